@@ -1,0 +1,211 @@
+"""Typed settings for every DRIMbox role.
+
+Sources, highest priority first: ``DRIMBOX_*`` environment variables (nested keys use ``__``,
+e.g. ``DRIMBOX_DIMSE__PORT=11113``), the TOML file given with ``--config`` (or
+``DRIMBOX_CONFIG``), then the documented defaults below. Invalid values fail at start-up with the
+key and the problem (see :func:`load_settings`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from drimbox.errors import ConfigError
+
+AE_TITLE_PATTERN = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # PS3.5 AE VR: no backslash
+
+
+def _check_ae_title(value: str) -> str:
+    if not AE_TITLE_PATTERN.match(value) or not value.strip():
+        raise ValueError("an AE title is 1 to 16 printable ASCII characters, no backslash")
+    return value.strip()
+
+
+class PacsNode(BaseModel):
+    """One PACS the Source sits in front of (or the Conso exports to)."""
+
+    name: str = Field(description="Short name used in logs and on the command line")
+    ae_title: str = Field(description="Called AE title of the PACS")
+    host: str = "127.0.0.1"
+    port: int = Field(ge=1, le=65535)
+    calling_ae: str = Field(default="DRIMBOX", description="Our AE title when we call this PACS")
+    retrieve_method: Literal["move", "get"] = Field(
+        default="move", description="C-MOVE to our C-STORE SCP, or C-GET on the same association"
+    )
+    move_destination: str | None = Field(
+        default=None,
+        description="AE title the PACS knows for our C-STORE SCP (defaults to dimse.ae_title)",
+    )
+    index: int = Field(
+        default=1, ge=1, description="Index of the public <location> of this PACS (DB.VI-SO.07)"
+    )
+    public_base_url: str | None = Field(
+        default=None,
+        description="Public RAD-107 base URL of this PACS location, written as KOS RetrieveURL",
+    )
+
+    _ae = field_validator("ae_title", "calling_ae")(_check_ae_title)
+
+    @field_validator("move_destination")
+    @classmethod
+    def _check_move_destination(cls, value: str | None) -> str | None:
+        return None if value is None else _check_ae_title(value)
+
+
+class DimseSettings(BaseModel):
+    """Our own DICOM node: the C-STORE SCP that receives moved instances, and timeouts."""
+
+    ae_title: str = Field(default="DRIMBOX", description="AE title of our C-STORE SCP")
+    host: str = Field(default="127.0.0.1", description="Address the C-STORE SCP binds to")
+    port: int = Field(default=11112, ge=0, le=65535, description="0 picks a free port")
+    connect_timeout: float = Field(default=10.0, gt=0, description="TCP connect timeout (s)")
+    acse_timeout: float = Field(default=30.0, gt=0, description="Association negotiation (s)")
+    dimse_timeout: float = Field(default=60.0, gt=0, description="Wait for a DIMSE response (s)")
+    network_timeout: float = Field(default=60.0, gt=0, description="Idle network timeout (s)")
+    max_pdu: int = Field(default=0, ge=0, description="Maximum PDU we accept, 0 = unlimited")
+
+    _ae = field_validator("ae_title")(_check_ae_title)
+
+
+class PacsSimulatorSettings(BaseModel):
+    """The conformance kit's PACS simulator (TE.SIM-PACS)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=11120, ge=0, le=65535)
+    ae_titles: list[str] = Field(
+        default_factory=lambda: ["PACS_SOURCE_1", "PACS_SOURCE_2", "PACS_CONSO"],
+        description="AE titles served; each has its own archive view",
+    )
+    archive_dir: Path | None = Field(
+        default=None, description="Folder of DICOM files (default: <data_dir>/pacs-archive)"
+    )
+    move_destinations: dict[str, str] = Field(
+        default_factory=dict, description="Known C-MOVE destinations: AE title -> host:port"
+    )
+    response_delay: float = Field(default=0.0, ge=0, description="Fault injection: delay (s)")
+    refuse_associations: bool = Field(default=False, description="Fault injection: reject all")
+
+    @field_validator("ae_titles")
+    @classmethod
+    def _check_titles(cls, value: list[str]) -> list[str]:
+        return [_check_ae_title(v) for v in value]
+
+    @field_validator("move_destinations")
+    @classmethod
+    def _check_destinations(cls, value: dict[str, str]) -> dict[str, str]:
+        for ae, address in value.items():
+            _check_ae_title(ae)
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"destination {ae!r}: expected host:port, got {address!r}")
+        return value
+
+
+class KitSettings(BaseModel):
+    pacs: PacsSimulatorSettings = Field(default_factory=PacsSimulatorSettings)
+
+
+class Settings(BaseSettings):
+    """Effective configuration of one DRIMbox process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DRIMBOX_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(
+        default=Path("./var"), description="Where the database, caches and archives live"
+    )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default sqlite:///<data_dir>/drimbox.sqlite3. "
+        "postgresql+psycopg://user:pass@host/db or postgresql+asyncpg://… for PostgreSQL",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    dimse: DimseSettings = Field(default_factory=DimseSettings)
+    pacs: list[PacsNode] = Field(default_factory=list, description="PACS behind this DRIMbox")
+    kit: KitSettings = Field(default_factory=KitSettings)
+
+    @model_validator(mode="after")
+    def _check_pacs_unique(self) -> Settings:
+        names = [p.name for p in self.pacs]
+        indexes = [p.index for p in self.pacs]
+        if len(set(names)) != len(names):
+            raise ValueError("pacs: each PACS needs a distinct name")
+        if len(set(indexes)) != len(indexes):
+            raise ValueError("pacs: each PACS needs a distinct index")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{(self.data_dir / 'drimbox.sqlite3').resolve()}"
+
+    def pacs_by_name(self, name: str) -> PacsNode:
+        for node in self.pacs:
+            if node.name == name:
+                return node
+        known = ", ".join(p.name for p in self.pacs) or "none configured"
+        raise ConfigError(f"unknown PACS {name!r} (known: {known})")
+
+
+def _format_validation_error(error: ValidationError, origin: str) -> str:
+    lines = [f"invalid configuration ({origin}):"]
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(root)"
+        lines.append(f"  {key}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings from env + optional TOML file; raise ConfigError naming bad keys."""
+    path = config_file or (Path(os.environ["DRIMBOX_CONFIG"]) if "DRIMBOX_CONFIG" in os.environ else None)
+    if path is not None and not path.is_file():
+        raise ConfigError(f"configuration file not found: {path}")
+
+    class _FileSettings(Settings):
+        model_config = SettingsConfigDict(toml_file=path)
+
+    origin = str(path) if path else "environment and defaults"
+    try:
+        return _FileSettings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, origin)) from None
+    except ValueError as exc:  # TOML syntax errors surface as TOMLDecodeError(ValueError)
+        raise ConfigError(f"invalid configuration ({origin}): {exc}") from None
+
+
+def masked_dump(settings: Settings) -> dict[str, Any]:
+    """The effective configuration as plain data, secrets and URL passwords masked."""
+    data = settings.model_dump(mode="json")
+    data["database_url"] = _mask_url(settings.effective_database_url)
+    return data
+
+
+def _mask_url(url: str) -> str:
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)

@@ -1,0 +1,1 @@
+"""The conformance kit: offline equivalents of the ANS homologation simulators and validators."""

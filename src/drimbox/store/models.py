@@ -1,0 +1,79 @@
+"""SQLAlchemy models. One declarative base for the whole product; tables grouped by role."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base shared by every table (Alembic's target metadata)."""
+
+
+class SimInstance(Base):
+    """One DICOM instance held by the PACS simulator, under one of its AE titles.
+
+    The simulator answers C-FIND from this index and reads the file at ``path`` for C-MOVE/C-GET,
+    so a query never has to open DICOM files.
+    """
+
+    __tablename__ = "kit_pacs_instance"
+    __table_args__ = (
+        UniqueConstraint("aet", "sop_instance_uid", name="uq_kit_pacs_instance_aet_sop"),
+        Index("ix_kit_pacs_instance_study", "aet", "study_instance_uid"),
+        Index("ix_kit_pacs_instance_series", "aet", "series_instance_uid"),
+        Index("ix_kit_pacs_instance_patient", "aet", "patient_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    aet: Mapped[str] = mapped_column(String(16))
+    # Patient level
+    patient_id: Mapped[str] = mapped_column(String(64), default="")
+    issuer_of_patient_id: Mapped[str] = mapped_column(String(64), default="")
+    patient_name: Mapped[str] = mapped_column(String(324), default="")
+    patient_birth_date: Mapped[str] = mapped_column(String(8), default="")
+    patient_sex: Mapped[str] = mapped_column(String(16), default="")
+    other_patient_ids: Mapped[str] = mapped_column(Text, default="")
+    # Study level
+    study_instance_uid: Mapped[str] = mapped_column(String(64))
+    study_date: Mapped[str] = mapped_column(String(8), default="")
+    study_time: Mapped[str] = mapped_column(String(16), default="")
+    study_description: Mapped[str] = mapped_column(String(64), default="")
+    study_id: Mapped[str] = mapped_column(String(16), default="")
+    accession_number: Mapped[str] = mapped_column(String(16), default="")
+    issuer_of_accession_number: Mapped[str] = mapped_column(String(64), default="")
+    referring_physician_name: Mapped[str] = mapped_column(String(324), default="")
+    # Series level
+    series_instance_uid: Mapped[str] = mapped_column(String(64))
+    modality: Mapped[str] = mapped_column(String(16), default="")
+    series_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    series_description: Mapped[str] = mapped_column(String(64), default="")
+    # Instance level
+    sop_class_uid: Mapped[str] = mapped_column(String(64))
+    sop_instance_uid: Mapped[str] = mapped_column(String(64))
+    instance_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    transfer_syntax_uid: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEvent(Base):
+    """Audit trail: who did what to which object, when, and the outcome (security by default)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_at", "at"), Index("ix_audit_event_object", "object_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(256), default="")
+    action: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(256), default="")
+    outcome: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
