@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -29,6 +30,17 @@ def async_url(url: str | URL) -> URL:
     return parsed.set(drivername=_ASYNC_DRIVERS.get(parsed.get_backend_name(), parsed.drivername))
 
 
+def ensure_sqlite_directory(url: str | URL) -> None:
+    """Create the folder of a SQLite file: SQLite creates the file but not its parents."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return
+    if database.startswith("file:"):  # URI filenames are the caller's business
+        return
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets the web readers run beside the DIMSE writers; busy_timeout absorbs short locks.
     cursor = dbapi_connection.cursor()
@@ -51,6 +63,8 @@ class Database:
         self.url = make_url(url)
         self._sync: Engine | None = None
         self._async: AsyncEngine | None = None
+        self._sessions: sessionmaker[Session] | None = None
+        self._async_sessions: async_sessionmaker[AsyncSession] | None = None
 
     @property
     def backend(self) -> str:
@@ -59,6 +73,7 @@ class Database:
     @property
     def engine(self) -> Engine:
         if self._sync is None:
+            ensure_sqlite_directory(self.url)
             self._sync = create_engine(sync_url(self.url), pool_pre_ping=True)
             _configure(self._sync)
         return self._sync
@@ -66,6 +81,7 @@ class Database:
     @property
     def async_engine(self) -> AsyncEngine:
         if self._async is None:
+            ensure_sqlite_directory(self.url)
             self._async = create_async_engine(async_url(self.url), pool_pre_ping=True)
             _configure(self._async.sync_engine)
         return self._async
@@ -73,18 +89,30 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session committed on success and rolled back on error."""
-        factory = sessionmaker(self.engine, expire_on_commit=False)
-        with factory() as session, session.begin():
+        if self._sessions is None:
+            self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        with self._sessions() as session, session.begin():
             yield session
 
     def async_sessions(self) -> async_sessionmaker[AsyncSession]:
-        return async_sessionmaker(self.async_engine, expire_on_commit=False)
+        """The factory for asyncio code: ``async with db.async_sessions().begin() as s: ...``."""
+        if self._async_sessions is None:
+            self._async_sessions = async_sessionmaker(self.async_engine, expire_on_commit=False)
+        return self._async_sessions
 
     def dispose(self) -> None:
+        """Close pooled connections (blocking; from asyncio code prefer :meth:`adispose`)."""
         if self._sync is not None:
             self._sync.dispose()
         if self._async is not None:
             self._async.sync_engine.dispose()
+
+    async def adispose(self) -> None:
+        """Close pooled connections of both engines from inside an event loop."""
+        if self._async is not None:
+            await self._async.dispose()
+        if self._sync is not None:
+            self._sync.dispose()
 
 
 def upgrade_schema(url: str | URL) -> None:
