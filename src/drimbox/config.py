@@ -13,7 +13,15 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -32,7 +40,13 @@ def _check_ae_title(value: str) -> str:
     return value.strip()
 
 
-class PacsNode(BaseModel):
+class _Section(BaseModel):
+    """A nested settings table: a misspelt key is an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PacsNode(_Section):
     """One PACS the Source sits in front of (or the Conso exports to)."""
 
     name: str = Field(description="Short name used in logs and on the command line")
@@ -63,7 +77,7 @@ class PacsNode(BaseModel):
         return None if value is None else _check_ae_title(value)
 
 
-class DimseSettings(BaseModel):
+class DimseSettings(_Section):
     """Our own DICOM node: the C-STORE SCP that receives moved instances, and timeouts."""
 
     ae_title: str = Field(default="DRIMBOX", description="AE title of our C-STORE SCP")
@@ -78,7 +92,7 @@ class DimseSettings(BaseModel):
     _ae = field_validator("ae_title")(_check_ae_title)
 
 
-class PacsSimulatorSettings(BaseModel):
+class PacsSimulatorSettings(_Section):
     """The conformance kit's PACS simulator (TE.SIM-PACS)."""
 
     host: str = "127.0.0.1"
@@ -112,7 +126,7 @@ class PacsSimulatorSettings(BaseModel):
         return value
 
 
-class KitSettings(BaseModel):
+class KitSettings(_Section):
     pacs: PacsSimulatorSettings = Field(default_factory=PacsSimulatorSettings)
 
 
@@ -184,7 +198,8 @@ def _format_validation_error(error: ValidationError, origin: str) -> str:
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build the settings from env + optional TOML file; raise ConfigError naming bad keys."""
-    path = config_file or (Path(os.environ["DRIMBOX_CONFIG"]) if "DRIMBOX_CONFIG" in os.environ else None)
+    env_path = os.environ.get("DRIMBOX_CONFIG")
+    path = config_file or (Path(env_path) if env_path else None)
     if path is not None and not path.is_file():
         raise ConfigError(f"configuration file not found: {path}")
 
@@ -208,4 +223,5 @@ def masked_dump(settings: Settings) -> dict[str, Any]:
 
 
 def _mask_url(url: str) -> str:
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    # Greedy up to the last "@": a password with a stray "@" must not leak its tail.
+    return re.sub(r"(://[^:/@]+:).*@", r"\1***@", url)

@@ -46,7 +46,9 @@ def configured(url: str | URL) -> Iterator[Config]:
     try:
         with database.engine.begin() as connection:
             if connection.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY}
+                )
             config = alembic_config()
             config.attributes["connection"] = connection
             yield config

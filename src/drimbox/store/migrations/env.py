@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from drimbox.store.models import Base
 
 
-def _render_item(kind: str, obj: Any, _context: AutogenContext) -> str | bool:
+def _render_item(kind: str, obj: Any, _context: AutogenContext) -> str | Literal[False]:
     # Generated scripts stay free of drimbox imports: a TypeDecorator is written as its impl.
     if kind == "type" and isinstance(obj, TypeDecorator):
         return f"sa.{obj.impl!r}"

@@ -51,7 +51,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_kit_pacs_instance"),
         sa.UniqueConstraint("aet", "sop_instance_uid", name="uq_kit_pacs_instance_aet_sop"),
     )
-    op.create_index("ix_kit_pacs_instance_study", "kit_pacs_instance", ["aet", "study_instance_uid"])
+    op.create_index(
+        "ix_kit_pacs_instance_study", "kit_pacs_instance", ["aet", "study_instance_uid"]
+    )
     op.create_index(
         "ix_kit_pacs_instance_series", "kit_pacs_instance", ["aet", "series_instance_uid"]
     )
