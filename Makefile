@@ -25,7 +25,7 @@ typecheck: install
 	$(BIN)/mypy
 
 pytest: install system-deps
-	$(BIN)/pytest
+	bash scripts/run-tests.sh
 
 test: install system-deps lint typecheck pytest
 
