@@ -15,7 +15,14 @@ from drimbox.store.db import Database
 from drimbox.store.migrate import configured, current_revision, downgrade, head_revision, upgrade
 from drimbox.store.models import AuditEvent, Base, utcnow
 
-APP_TABLES = {"kit_pacs_instance", "audit_event"}
+APP_TABLES = {
+    "kit_pacs_instance",
+    "audit_event",
+    "source_inbox_message",
+    "source_kos",
+    "source_kos_series",
+    "source_kos_instance",
+}
 
 
 def _tables(url: str) -> set[str]:

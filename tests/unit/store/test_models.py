@@ -29,7 +29,14 @@ def test_unnamed_constraints_get_deterministic_names() -> None:
 
 def test_base_metadata_uses_the_convention() -> None:
     assert Base.metadata.naming_convention["pk"] == "pk_%(table_name)s"
-    assert set(Base.metadata.tables) == {"kit_pacs_instance", "audit_event"}
+    assert set(Base.metadata.tables) == {
+        "kit_pacs_instance",
+        "audit_event",
+        "source_inbox_message",
+        "source_kos",
+        "source_kos_series",
+        "source_kos_instance",
+    }
 
 
 @pytest.mark.parametrize("dialect_class", [sqlite.dialect, postgresql.dialect])
