@@ -12,6 +12,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -126,6 +127,128 @@ class PacsSimulatorSettings(_Section):
         return value
 
 
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+class PscSettings(_Section):
+    """Pro Santé Connect token introspection (RFC 7662), used to check RAD-107 bearer tokens."""
+
+    introspection_url: str | None = Field(
+        default=None,
+        description="PSC introspection endpoint, e.g. https://auth.esw.esante.gouv.fr/auth/realms/"
+        "esante-wallet/protocol/openid-connect/token/introspect (plain http: loopback only)",
+    )
+    client_id: str | None = Field(default=None, description="Our PSC client id")
+    client_secret: SecretStr | None = Field(default=None, description="Our PSC client secret")
+    auth_method: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
+    timeout: float = Field(default=10.0, gt=0, description="Introspection request timeout (s)")
+    cache_ttl_max: float = Field(
+        default=300.0, ge=0, description="Longest a positive answer is reused (s), capped by exp"
+    )
+    negative_cache_ttl: float = Field(
+        default=0.0, ge=0, description="How long a refused token stays refused (s); 0 = no cache"
+    )
+    cache_max_entries: int = Field(default=10_000, ge=1, description="Token cache size (LRU)")
+
+    @field_validator("introspection_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme == "https" and parts.hostname:
+            return value
+        if parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS:
+            return value
+        raise ValueError("expected an https:// URL (plain http only to a loopback host)")
+
+    @model_validator(mode="after")
+    def _check_credentials(self) -> PscSettings:
+        if self.introspection_url and not (self.client_id and self.client_secret):
+            raise ValueError("introspection_url needs client_id and client_secret")
+        return self
+
+
+class TlsSettings(_Section):
+    """HTTPS for our web listener; mutual TLS when client_ca is set (TLS 1.2 minimum)."""
+
+    certificate: Path | None = Field(
+        default=None, description="PEM server certificate, followed by its intermediate CA(s)"
+    )
+    private_key: Path | None = Field(default=None, description="PEM private key (unencrypted)")
+    client_ca: Path | None = Field(
+        default=None,
+        description="PEM CA certificate(s) trusted for client certificates; set = mTLS required",
+    )
+    allow_plain_http: bool = Field(
+        default=False, description="Serve plain HTTP when no certificate is set (explicit opt-in)"
+    )
+
+    @model_validator(mode="after")
+    def _check_pairs(self) -> TlsSettings:
+        if (self.certificate is None) != (self.private_key is None):
+            raise ValueError("certificate and private_key go together")
+        if self.client_ca is not None and self.certificate is None:
+            raise ValueError("client_ca (mutual TLS) needs certificate and private_key")
+        return self
+
+
+class MllpSettings(_Section):
+    """The HL7v2 listener of the Source (reports from the RIS, TE.SIM-HL7)."""
+
+    host: str = Field(default="127.0.0.1", description="Address the MLLP listener binds to")
+    port: int = Field(default=2575, ge=0, le=65535, description="0 picks a free port")
+    max_message_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    receiving_application: str = Field(default="DRIMBOX", description="MSH-3 of our ACKs")
+    receiving_facility: str = Field(default="", description="MSH-4 of our ACKs")
+
+
+class RetrySettings(_Section):
+    """Back-off of messages whose processing failed for a transient reason (PACS down)."""
+
+    base_seconds: float = Field(default=30.0, gt=0)
+    cap_seconds: float = Field(default=3600.0, gt=0)
+    factor: float = Field(default=2.0, ge=1)
+    max_attempts: int | None = Field(default=None, ge=1, description="None: retry forever")
+
+
+class IocmSettings(_Section):
+    """C-STORE SCP receiving IOCM rejection notes (Key Object Selection) from the PACS."""
+
+    enabled: bool = True
+    ae_title: str = "DRIMBOX_IOCM"
+    host: str = "127.0.0.1"
+    port: int = Field(default=11113, ge=0, le=65535, description="0 picks a free port")
+
+    _ae = field_validator("ae_title")(_check_ae_title)
+
+
+class SourceSettings(_Section):
+    """The DRIMbox Source role: ingestion, KOS authoring, admin API."""
+
+    mllp: MllpSettings = Field(default_factory=MllpSettings)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    iocm: IocmSettings = Field(default_factory=IocmSettings)
+    workers: int = Field(default=1, ge=1, le=16, description="Inbox processing workers")
+    uid_root: str | None = Field(
+        default=None, description="Org UID root for KOS UIDs; default UUID-derived 2.25."
+    )
+    retrieve_location_uid: str = Field(
+        default="2.25.27349720743215599056295092309936537742",
+        description="RetrieveLocationUID written in the KOS evidence; set your own per site",
+    )
+    manufacturer: str = "DRIMbox open"
+    institution_fallback: str = Field(
+        default="", description="Institution Name when the report names no organisation"
+    )
+    http_host: str = Field(default="127.0.0.1", description="Address of the Source HTTP server")
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token required by the admin HTTP API; unset = admin API disabled",
+    )
+
+
 class KitSettings(_Section):
     pacs: PacsSimulatorSettings = Field(default_factory=PacsSimulatorSettings)
 
@@ -152,6 +275,9 @@ class Settings(BaseSettings):
     dimse: DimseSettings = Field(default_factory=DimseSettings)
     pacs: list[PacsNode] = Field(default_factory=list, description="PACS behind this DRIMbox")
     kit: KitSettings = Field(default_factory=KitSettings)
+    psc: PscSettings = Field(default_factory=PscSettings)
+    source: SourceSettings = Field(default_factory=SourceSettings)
+    tls: TlsSettings = Field(default_factory=TlsSettings)
 
     @model_validator(mode="after")
     def _check_pacs_unique(self) -> Settings:

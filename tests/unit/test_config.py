@@ -233,3 +233,81 @@ def test_config_show_as_a_real_process(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "pacs.0.ae_title: Field required" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+PSC_URL = (
+    "https://auth.bas.psc.esante.gouv.fr/auth/realms/esante-wallet/protocol/openid-connect"
+    "/token/introspect"
+)
+PSC_TLS = f"""
+[psc]
+introspection_url = "{PSC_URL}"
+client_id = "drimbox-source"
+client_secret = "psc-s3cret"
+auth_method = "client_secret_post"
+timeout = 5
+cache_ttl_max = 120
+negative_cache_ttl = 2
+cache_max_entries = 50
+
+[tls]
+certificate = "server.pem"
+private_key = "server.key"
+client_ca = "ca.pem"
+"""
+
+
+def test_psc_and_tls_sections(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, PSC_TLS))
+    psc = settings.psc
+    assert psc.introspection_url == PSC_URL
+    assert psc.client_id == "drimbox-source" and psc.auth_method == "client_secret_post"
+    assert psc.client_secret is not None and psc.client_secret.get_secret_value() == "psc-s3cret"
+    assert (psc.timeout, psc.cache_ttl_max, psc.negative_cache_ttl) == (5, 120, 2)
+    assert psc.cache_max_entries == 50
+    assert settings.tls.certificate == Path("server.pem")
+    assert settings.tls.client_ca == Path("ca.pem")
+    assert settings.tls.allow_plain_http is False
+    assert "psc-s3cret" not in json.dumps(masked_dump(settings))
+
+
+def test_psc_and_tls_defaults() -> None:
+    settings = load_settings()
+    assert settings.psc.introspection_url is None
+    assert settings.psc.auth_method == "client_secret_basic"
+    assert (settings.psc.timeout, settings.psc.cache_ttl_max) == (10.0, 300.0)
+    assert settings.psc.negative_cache_ttl == 0
+    assert settings.tls.certificate is None and settings.tls.allow_plain_http is False
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "problem"),
+    [
+        ('[psc]\nintrospection_url = "http://idp.example/x"\n', "psc.introspection_url", "https"),
+        ('[psc]\nintrospection_url = "ftp://127.0.0.1/x"\n', "psc.introspection_url", "https"),
+        (
+            '[psc]\nintrospection_url = "https://idp.example/x"\nclient_id = "c"\n',
+            "psc",
+            "client_id and client_secret",
+        ),
+        ('[psc]\nauth_method = "private_key_jwt"\n', "psc.auth_method", "client_secret_basic"),
+        ("[psc]\ntimeout = 0\n", "psc.timeout", "greater than 0"),
+        ('[tls]\ncertificate = "a.pem"\n', "tls", "go together"),
+        ('[tls]\nclient_ca = "ca.pem"\n', "tls", "needs certificate"),
+        ("[tls]\nplain_http = true\n", "tls.plain_http", "Extra inputs"),
+    ],
+)
+def test_invalid_psc_and_tls_values(tmp_path: Path, text: str, key: str, problem: str) -> None:
+    message = error_of(write(tmp_path, text))
+    line = next(line for line in message.splitlines() if line.strip().startswith(f"{key}:"))
+    assert problem in line
+
+
+def test_plain_http_introspection_is_allowed_to_loopback_only(tmp_path: Path) -> None:
+    text = (
+        '[psc]\nintrospection_url = "http://127.0.0.1:8080/realms/r/x"\n'
+        'client_id = "c"\nclient_secret = "s"\n'
+    )
+    assert load_settings(write(tmp_path, text)).psc.introspection_url == (
+        "http://127.0.0.1:8080/realms/r/x"
+    )
