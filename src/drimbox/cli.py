@@ -14,6 +14,7 @@ from drimbox import __version__
 from drimbox.config import Settings, load_settings, masked_dump
 from drimbox.errors import ConfigError
 from drimbox.kit.cli import app as kit_app
+from drimbox.source.cli import app as source_app
 
 app = typer.Typer(
     name="drimbox",
@@ -26,6 +27,7 @@ db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(kit_app, name="kit")
+app.add_typer(source_app, name="source")
 
 err_console = Console(stderr=True)
 
