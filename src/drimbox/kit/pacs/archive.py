@@ -245,6 +245,7 @@ class Archive:
         """Copy (or hard-link) files into an AE title's folder; returns the jobs to index.
 
         Folders are walked recursively; files keep their path relative to the folder given.
+        Files named one by one are stored as ``files/<SOP Instance UID>.dcm``.
         """
         self._check_aet(aet)
         target_root = self.ae_dir(aet)
@@ -300,6 +301,14 @@ def _up_to_date(target: Path, source: Path) -> bool:
     return t.st_size == s.st_size and t.st_mtime >= s.st_mtime
 
 
+def _sop_instance_uid(path: Path) -> str:
+    try:
+        header = dcmread(path, stop_before_pixels=True, specific_tags=["SOPInstanceUID"])
+        return str(header.SOPInstanceUID)
+    except (InvalidDicomError, AttributeError, OSError) as exc:
+        raise DicomDataError(f"{path}: not a DICOM file with a SOP Instance UID ({exc})") from exc
+
+
 def _expand(sources: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
     for source in sources:
         if source.is_dir():
@@ -308,6 +317,8 @@ def _expand(sources: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
                     path = Path(dirpath) / name
                     yield path, path.relative_to(source)
         elif source.is_file():
-            yield source, Path(source.name)
+            # Files named one by one often share names across series (IM00001.dcm): key them
+            # by SOP Instance UID so that none overwrites another.
+            yield source, Path("files") / f"{_sop_instance_uid(source)}.dcm"
         else:
             raise FileNotFoundError(f"no such file or folder: {source}")

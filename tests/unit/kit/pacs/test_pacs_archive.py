@@ -119,3 +119,24 @@ def test_received_instances_are_stored_and_duplicates_replace(archive: Archive) 
     rows = archive.rows("PACS_CONSO")
     assert [(r.sop_instance_uid, r.patient_id, r.series_number) for r in rows] == [("1.9", "P2", 3)]
     assert not list(path.parent.glob("*.part"))
+
+
+def test_load_of_same_named_files_keeps_every_instance(tmp_path: Path) -> None:
+    """IM00001.dcm in two series must not overwrite each other when named one by one."""
+    from drimbox.store.db import Database, upgrade_schema
+    from support.dicom_factory import make_ct_series
+
+    series = make_ct_series(tmp_path / "src", patients=2, instances=1, prefix="LOAD")
+    same_name = []
+    for item in series:
+        renamed = item.paths[0].with_name("IM00001.dcm")
+        item.paths[0].rename(renamed)
+        same_name.append(renamed)
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    upgrade_schema(url)
+    database = Database(url)
+    archive = Archive(tmp_path / "archive", database, ["PACS_SOURCE_1"])
+    archive.index(archive.load("PACS_SOURCE_1", same_name))
+    stored = {row.sop_instance_uid for row in archive.rows("PACS_SOURCE_1")}
+    assert stored == {item.sop_uids[0] for item in series}
+    database.dispose()
