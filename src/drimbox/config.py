@@ -223,12 +223,60 @@ class IocmSettings(_Section):
     _ae = field_validator("ae_title")(_check_ae_title)
 
 
+class WadoSettings(_Section):
+    """RAD-107 WADO-RS retrieve served by the Source (see docs/rad107.md)."""
+
+    prefer_passthrough: bool = Field(
+        default=False,
+        description="Send the stored syntax whenever the client accepts it at all (q > 0)",
+    )
+    default_lossy_syntax: str = Field(
+        default="1.2.840.10008.1.2.4.51", description="Syntax the warm cache pre-transcodes to"
+    )
+    pacs_timeout: float = Field(
+        default=60.0, gt=0, description="Longest wait for a PACS answer (s), then 504 (E208)"
+    )
+    transcode_workers: int = Field(
+        default=0, ge=0, le=64, description="Transcoding processes; 0 = one per CPU"
+    )
+    max_in_flight: int = Field(
+        default=0, ge=0, description="Instances read ahead per request; 0 = 2 x workers"
+    )
+
+
+class CacheSettings(_Section):
+    """Warm cache of RAD-107 series: pre-fetched, pre-transcoded, bounded on disk (LRU)."""
+
+    enabled: bool = Field(default=False, description="Keep served/pre-fetched series on disk")
+    dir: Path | None = Field(default=None, description="Default: <data_dir>/rad107-cache")
+    max_bytes: int = Field(default=20 * 1024**3, ge=0, description="Size bound (LRU eviction)")
+    prefetch_on_kos: bool = Field(
+        default=True, description="Pre-fetch and pre-transcode a study when its KOS is created"
+    )
+    keep_lossless: bool = Field(
+        default=True, description="Also keep the stored (lossless) copy when pre-fetching"
+    )
+
+
+class HealthSettings(_Section):
+    """Thresholds of ``GET /health`` (the "météo des services")."""
+
+    min_free_disk_bytes: int = Field(
+        default=1024**3, ge=0, description="Below this free space on data_dir, health is 503"
+    )
+    pacs_timeout: float = Field(default=5.0, gt=0, description="C-ECHO budget per PACS (s)")
+    database_timeout: float = Field(default=5.0, gt=0, description="SELECT 1 budget (s)")
+
+
 class SourceSettings(_Section):
     """The DRIMbox Source role: ingestion, KOS authoring, admin API."""
 
     mllp: MllpSettings = Field(default_factory=MllpSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
     iocm: IocmSettings = Field(default_factory=IocmSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
+    wado: WadoSettings = Field(default_factory=WadoSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
     workers: int = Field(default=1, ge=1, le=16, description="Inbox processing workers")
     uid_root: str | None = Field(
         default=None, description="Org UID root for KOS UIDs; default UUID-derived 2.25."

@@ -1,0 +1,231 @@
+"""RAD-107 series retrieve of the 1300-image perf CT: our Source against Orthanc's DICOMweb.
+
+Two Accept profiles:
+1. ``ans``   — the ANS validator sample line (lossless preferred: .70 q=0.9, .80 0.8, …);
+2. ``lossy`` — lossy first like the reference Consommatrice (.50 0.9, .51 0.8, .91 0.8,
+   .70 0.7, .80 0.6, 1.2.1 0.5).
+
+Peer: Orthanc + its DICOMweb plugin serving the same files on loopback, asked the closest
+request it supports (it does not rank a q-list): ``transfer-syntax=*`` (as stored) for
+``ans`` and ``transfer-syntax=1.2.840.10008.1.2.4.51`` for ``lossy`` (.50 fails on 12-bit data).
+
+Our side: ``--source URL`` is a running Source's WADO-RS root (``--token``, ``--kos``,
+``--server-pid`` for its peak RSS). For each profile the first request is *cold* when the
+Source's cache does not hold the series yet, the next ones *warm*. Without ``--source`` only
+the Orthanc side runs. Printed: time to first part, total, MB out, peak RSS, ratio to Orthanc.
+
+Run as root (private loopback-only network namespace, Orthanc listens on every interface):
+``.venv/bin/python bench/wado_series.py [--repeat 3] [--source URL --token T --kos K]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_support import (
+    SeriesOnDisk,
+    commit,
+    machine,
+    median,
+    peak_rss_mb,
+    perf_dataset,
+    the_series,
+)
+from drimbox.kit.peers import Orthanc
+from drimbox.kit.peers.netns import ensure_private_netns
+from drimbox.kit.wado import ANS_ACCEPT, LOSSY_FIRST_ACCEPT, WadoRequest, WadoResult, fetch
+from drimbox.kit.wado.transport import make_client
+
+PROFILES = {"ans": ANS_ACCEPT, "lossy": LOSSY_FIRST_ACCEPT}
+ORTHANC_ACCEPT = {
+    "ans": 'multipart/related; type="application/dicom"; transfer-syntax=*',
+    "lossy": 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.51',
+}
+# DESIGN §5 targets: (warm total, cold total, first part) in seconds.
+TARGETS = {"ans": (0.6, 5.0, 0.3), "lossy": (1.0, 9.0, 0.5)}
+RSS_TARGET_MB = 500
+
+
+class RunFailed(Exception):
+    """A retrieve answered an error or an incomplete series."""
+
+
+@dataclass(frozen=True)
+class Row:
+    side: str
+    profile: str
+    phase: str
+    first_s: float
+    total_s: float
+    mb_out: float
+    parts: int
+    syntaxes: str
+
+
+def check(result: WadoResult, series: SeriesOnDisk, what: str) -> None:
+    if result.status != 200 or result.error or len(result.parts) != len(series.sop_uids):
+        reason = result.error or result.error_body or f"{len(result.parts)} parts"
+        raise RunFailed(f"{what}: HTTP {result.status}: {reason[:300]}")
+
+
+async def timed(
+    client: httpx.AsyncClient, request: WadoRequest, series: SeriesOnDisk, what: str
+) -> WadoResult:
+    try:
+        result = await fetch(request, client)
+    except httpx.HTTPError as exc:
+        raise RunFailed(f"{what}: {type(exc).__name__}: {exc}") from None
+    check(result, series, what)
+    first = result.first_part_s or result.total_s
+    print(
+        f"  {what}: first part {first:.3f} s, total {result.total_s:.2f} s, "
+        f"{result.body_bytes / 1e6:.1f} MB",
+        flush=True,
+    )
+    return result
+
+
+async def timed_fresh(request: WadoRequest, series: SeriesOnDisk, what: str) -> WadoResult:
+    """One request on a new connection: Orthanc closes a kept-alive one after a long transcode."""
+    async with httpx.AsyncClient(timeout=300) as client:
+        return await timed(client, request, series, what)
+
+
+def row(side: str, profile: str, phase: str, runs: list[WadoResult]) -> Row:
+    syntaxes = sorted({p.transfer_syntax or p.meta_syntax or "-" for r in runs for p in r.parts})
+    return Row(
+        side,
+        profile,
+        phase,
+        median([r.first_part_s or r.total_s for r in runs]),
+        median([r.total_s for r in runs]),
+        median([r.body_bytes / 1e6 for r in runs]),
+        len(runs[0].parts),
+        ",".join(syntaxes),
+    )
+
+
+async def orthanc_side(args: argparse.Namespace, series: SeriesOnDisk) -> list[Row]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp, Orthanc(workdir=Path(tmp) / "orthanc") as peer:
+        print("Orthanc: uploading the series …", flush=True)
+        peer.upload(series.paths, workers=4)
+        for profile in args.profiles:
+            request = WadoRequest(
+                endpoint=peer.dicomweb_url,
+                study=series.study_uid,
+                series=series.series_uid,
+                token="unused",
+                kos="unused",
+                accept=[ORTHANC_ACCEPT[profile]],
+            )
+            try:
+                runs = [
+                    await timed_fresh(request, series, f"orthanc {profile} #{i + 1}")
+                    for i in range(args.repeat)
+                ]
+            except RunFailed as exc:
+                print(f"  orthanc {profile}: FAILED {exc}", flush=True)
+                continue
+            rows.append(row("orthanc", profile, "-", runs))
+        print(f"Orthanc peak RSS: {peak_rss_mb(peer.pid):.0f} MB", flush=True)
+    return rows
+
+
+async def source_side(args: argparse.Namespace, series: SeriesOnDisk) -> list[Row]:
+    rows = []
+    async with make_client(ca=args.ca, cert=args.cert, key=args.key, timeout=300) as client:
+        for profile in args.profiles:
+            request = WadoRequest(
+                endpoint=args.source,
+                study=series.study_uid,
+                series=series.series_uid,
+                token=args.token,
+                kos=args.kos,
+                accept=[PROFILES[profile]],
+            )
+            try:
+                cold = await timed(client, request, series, f"source {profile} cold")
+                rows.append(row("source", profile, "cold", [cold]))
+                warm = [
+                    await timed(client, request, series, f"source {profile} warm #{i + 1}")
+                    for i in range(args.repeat)
+                ]
+            except RunFailed as exc:
+                print(f"  source {profile}: FAILED {exc}", flush=True)
+                continue
+            rows.append(row("source", profile, "warm", warm))
+    return rows
+
+
+def report(rows: list[Row], server_rss: float | None) -> None:
+    print()
+    print(f"machine: {machine()} · commit {commit()}")
+    print(
+        "| side | profile | phase | first part (s) | total (s) | MB out | parts | syntax "
+        "| ×Orthanc | target |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    orthanc = {r.profile: r for r in rows if r.side == "orthanc"}
+    for r in rows:
+        peer = orthanc.get(r.profile)
+        ratio = f"{peer.total_s / r.total_s:.2f}" if peer and r.side != "orthanc" else "-"
+        target = "-"
+        if r.side == "source":
+            warm, cold, first = TARGETS[r.profile]
+            limit = warm if r.phase == "warm" else cold
+            ok = r.total_s <= limit and r.first_s <= first
+            target = f"{'met' if ok else 'MISSED'} (≤{limit} s, first ≤{first} s)"
+        print(
+            f"| {r.side} | {r.profile} | {r.phase} | {r.first_s:.3f} | {r.total_s:.2f} | "
+            f"{r.mb_out:.1f} | {r.parts} | {r.syntaxes} | {ratio} | {target} |"
+        )
+    if server_rss is not None:
+        verdict = "met" if server_rss <= RSS_TARGET_MB else "MISSED"
+        print(f"Source peak RSS: {server_rss:.0f} MB ({verdict}, target ≤ {RSS_TARGET_MB} MB)")
+    print("×Orthanc = Orthanc total / ours (above 1: we are faster)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--profiles", default="ans,lossy")
+    parser.add_argument("--source", help="WADO-RS root of a running Source (our side)")
+    parser.add_argument("--token", default="", help="bearer token for --source")
+    parser.add_argument("--kos", default="", help="KOS SOP Instance UID for --source")
+    parser.add_argument("--ca", type=Path, help="CA of the Source's certificate (https)")
+    parser.add_argument("--cert", type=Path, help="client certificate for mTLS")
+    parser.add_argument("--key", type=Path, help="client key for mTLS")
+    parser.add_argument("--server-pid", type=int, help="PID of the Source, for its peak RSS")
+    parser.add_argument("--no-orthanc", action="store_true")
+    parser.add_argument("--no-netns", action="store_true")
+    args = parser.parse_args()
+    args.profiles = [p for p in args.profiles.split(",") if p]
+    if set(args.profiles) - set(PROFILES):
+        parser.error(f"profiles: choose from {', '.join(PROFILES)}")
+    if args.source and not (args.token and args.kos):
+        parser.error("--source needs --token and --kos")
+    # A Source given by URL runs in *our* namespace only if we do not leave it.
+    if not args.no_netns and not args.source and not ensure_private_netns():
+        print("warning: not root: Orthanc listens on every interface of this namespace")
+    series = the_series(perf_dataset())
+    print(f"series: {len(series.sop_uids)} instances, {series.total_bytes / 1e6:.1f} MB JPEG-LS")
+    rows: list[Row] = []
+    if args.source:
+        rows += asyncio.run(source_side(args, series))
+    if not args.no_orthanc:
+        rows += asyncio.run(orthanc_side(args, series))
+    report(rows, peak_rss_mb(args.server_pid) if args.server_pid else None)
+
+
+if __name__ == "__main__":
+    main()
