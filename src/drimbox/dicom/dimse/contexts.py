@@ -43,6 +43,7 @@ from pydicom.uid import (
     XRayAngiographicImageStorage,
     XRayRadiofluoroscopicImageStorage,
 )
+from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import SCP_SCU_RoleSelectionNegotiation
 from pynetdicom.presentation import PresentationContext, build_context, build_role
 
@@ -119,3 +120,30 @@ def store_contexts(pairs: Iterable[tuple[str, str]]) -> list[PresentationContext
             f"{len(contexts)} SOP class/transfer syntax pairs exceed {MAX_CONTEXTS} contexts"
         )
     return contexts
+
+
+def prefer_requestor_syntaxes(assoc: Association, proposed: list[PresentationContext]) -> None:
+    """Accept, in each context, the first proposed transfer syntax we support.
+
+    pynetdicom otherwise picks by the acceptor's own order, which starts with Implicit VR:
+    a PACS proposing [JPEG-LS, explicit, implicit] for a C-MOVE sub-operation would have to
+    decompress (dcmqrscp cannot, and fails the sub-operation), and a C-GET SCU proposing
+    [RLE, explicit, implicit] could never receive RLE-stored images. Call it from an
+    EVT_REQUESTED handler, before pynetdicom negotiates the contexts.
+    """
+    order: dict[str, list[str]] = {}
+    for cx in proposed:
+        order.setdefault(str(cx.abstract_syntax), [str(ts) for ts in cx.transfer_syntax])
+    contexts = []
+    for cx in assoc.acceptor.supported_contexts:
+        wanted = order.get(str(cx.abstract_syntax))
+        if wanted is None or cx.abstract_syntax is None:
+            contexts.append(cx)
+            continue
+        ranked: list[str | UID] = sorted(
+            cx.transfer_syntax, key=lambda ts: wanted.index(ts) if ts in wanted else len(wanted)
+        )
+        new = build_context(cx.abstract_syntax, ranked)
+        new.scu_role, new.scp_role = cx.scu_role, cx.scp_role
+        contexts.append(new)
+    assoc.acceptor.supported_contexts = contexts

@@ -23,6 +23,7 @@ from pynetdicom.presentation import AllStoragePresentationContexts
 from drimbox.config import DimseSettings
 
 from . import status as st
+from .contexts import prefer_requestor_syntaxes
 from .models import ReceivedInstance
 from .uids import VERIFICATION
 
@@ -119,9 +120,20 @@ class StoreReceiver:
         self._server = ae.start_server(
             (self.settings.host, self.settings.port),
             block=False,
-            evt_handlers=[(evt.EVT_C_STORE, self._on_store)],
+            evt_handlers=[
+                (evt.EVT_REQUESTED, self._on_requested),
+                (evt.EVT_C_STORE, self._on_store),
+            ],
         )
         log.info("C-STORE SCP %s listening on %s:%d", self.ae_title, self.settings.host, self.port)
+
+    @staticmethod
+    def _on_requested(event: Any) -> None:
+        # Take the PACS's preferred (usually the stored, compressed) syntax: never force it to
+        # decompress, and keep the raw bytes that RAD-107 passes through untouched.
+        request = event.assoc.requestor.primitive
+        if request is not None:
+            prefer_requestor_syntaxes(event.assoc, request.presentation_context_definition_list)
 
     def stop(self) -> None:
         if self._server is not None:

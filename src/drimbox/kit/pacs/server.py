@@ -20,15 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from pydicom.dataset import Dataset
-from pydicom.uid import UID
 from pynetdicom import ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
 from pynetdicom.ae import ApplicationEntity
-from pynetdicom.association import Association
 from pynetdicom.events import Event
-from pynetdicom.presentation import PresentationContext, build_context
+from pynetdicom.presentation import build_context
 from pynetdicom.transport import ThreadedAssociationServer
 
 from drimbox.config import PacsSimulatorSettings
+from drimbox.dicom.dimse.contexts import prefer_requestor_syntaxes
 from drimbox.errors import DicomDataError
 from drimbox.kit.pacs.archive import Archive
 from drimbox.kit.pacs.query import (
@@ -90,30 +89,6 @@ def _no_delay(event: Event) -> None:
     sock = getattr(event.assoc.dul.socket, "socket", None)
     if sock is not None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-def _prefer_requestor_syntaxes(assoc: Association, proposed: list[PresentationContext]) -> None:
-    """Accept, in each context, the first proposed transfer syntax we support.
-
-    pynetdicom otherwise picks by the acceptor's own order, so a C-GET SCU proposing
-    [RLE, explicit, implicit] would get implicit and could never receive RLE-stored images.
-    """
-    order: dict[str, list[str]] = {}
-    for cx in proposed:
-        order.setdefault(str(cx.abstract_syntax), [str(ts) for ts in cx.transfer_syntax])
-    contexts = []
-    for cx in assoc.acceptor.supported_contexts:
-        wanted = order.get(str(cx.abstract_syntax))
-        if wanted is None or cx.abstract_syntax is None:
-            contexts.append(cx)
-            continue
-        ranked: list[str | UID] = sorted(
-            cx.transfer_syntax, key=lambda ts: wanted.index(ts) if ts in wanted else len(wanted)
-        )
-        new = build_context(cx.abstract_syntax, ranked)
-        new.scu_role, new.scp_role = cx.scu_role, cx.scp_role
-        contexts.append(new)
-    assoc.acceptor.supported_contexts = contexts
 
 
 def parse_destination(address: str) -> tuple[str, int]:
@@ -233,7 +208,7 @@ class PacsSimulator:
         else:
             assoc.acceptor.ae_title = called
             if request is not None:
-                _prefer_requestor_syntaxes(assoc, request.presentation_context_definition_list)
+                prefer_requestor_syntaxes(assoc, request.presentation_context_definition_list)
             return
         assoc.kill()  # waits until the A-ASSOCIATE-RJ is sent and the peer has closed
 

@@ -12,6 +12,8 @@ from drimbox.dicom.dimse import DimseClient, StoreReceiver
 from drimbox.kit.peers import Dcmqrscp, PeerUnavailable
 from support.dicom_factory import make_ct_series
 
+JPEG_LS_LOSSLESS = "1.2.840.10008.1.2.4.80"
+
 pytestmark = pytest.mark.dcmtk
 
 
@@ -55,3 +57,39 @@ def test_dcmqrscp_stops_and_reports_a_bad_start(tmp_path: Path) -> None:
         with pytest.raises(Exception, match="dcmqrscp"):
             clash.start()
     assert first._process is None
+
+
+async def test_move_keeps_the_stored_compressed_syntax(
+    tmp_path: Path, settings: DimseSettings
+) -> None:
+    """Our C-STORE SCP takes the PACS's preferred syntax: JPEG-LS arrives as JPEG-LS.
+
+    Before, pynetdicom's own order (Implicit VR first) made dcmqrscp fail every sub-operation
+    (0xA702) because it cannot decompress.
+    """
+    from drimbox.kit.dataset.api import generate
+
+    manifest = generate("perf", tmp_path / "perf", count=4)
+    paths = sorted((tmp_path / "perf").rglob("*.dcm"))
+    assert len(paths) == 4
+    first = manifest.files[0]
+    with StoreReceiver(settings) as receiver:
+        try:
+            peer = Dcmqrscp(
+                destinations={"DRIMBOX": ("127.0.0.1", receiver.port)},
+                workdir=tmp_path / "qr",
+                syntax=JPEG_LS_LOSSLESS,
+            )
+        except PeerUnavailable as exc:
+            unavailable(str(exc))
+        with peer:
+            assert peer.load(paths) == 4
+            client = DimseClient(settings, receiver)
+            received = [
+                i
+                async for i in client.retrieve_series(
+                    peer.node(), first.study_instance_uid, first.series_instance_uid, method="move"
+                )
+            ]
+    assert len(received) == 4
+    assert {i.transfer_syntax_uid for i in received} == {JPEG_LS_LOSSLESS}
