@@ -282,3 +282,40 @@ class KosInstance(Base):
     series_instance_uid: Mapped[str] = mapped_column(String(64))
     sop_class_uid: Mapped[str] = mapped_column(String(64))
     sop_instance_uid: Mapped[str] = mapped_column(String(64))
+
+
+IOCM_STATUSES = ("pending", "applied", "not_applied", "ignored", "failed")
+
+
+class IocmNote(Base):
+    """An IOCM rejection note received from a PACS, kept until its effect on the KOS is settled.
+
+    Committed before the C-STORE is acknowledged; ``pending`` until the PACS confirmed (C-FIND)
+    that the rejected instances are gone. ``rejected`` is the JSON list of the referenced
+    instances (study, series, SOP class, SOP instance). See docs/source-admin.md.
+    """
+
+    __tablename__ = "source_iocm_note"
+    __table_args__ = (
+        UniqueConstraint("sop_instance_uid", name="uq_source_iocm_note_sop_instance_uid"),
+        CheckConstraint(_one_of("status", IOCM_STATUSES), name="status"),
+        Index("ix_source_iocm_note_status_due", "status", "next_attempt_at"),
+        Index("ix_source_iocm_note_study", "study_instance_uid"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    calling_ae: Mapped[str] = mapped_column(String(16), default="")
+    peer: Mapped[str] = mapped_column(String(256), default="")
+    sop_instance_uid: Mapped[str] = mapped_column(String(64))
+    study_instance_uid: Mapped[str] = mapped_column(String(64))
+    title_code: Mapped[str] = mapped_column(String(16))
+    title_meaning: Mapped[str] = mapped_column(String(64), default="")
+    rejected: Mapped[str] = mapped_column(Text)
+    note_bytes: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    outcome: Mapped[str] = mapped_column(Text, default="")
+    kos_ids: Mapped[str] = mapped_column(Text, default="[]")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

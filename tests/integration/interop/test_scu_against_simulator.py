@@ -129,4 +129,3 @@ async def test_unknown_series_is_an_error_not_an_empty_result(
     with pytest.raises(RetrieveIncomplete):
         async for _ in client.retrieve_series(node(simulator), series[0].study_uid, "1.2.3.999"):
             pass
-

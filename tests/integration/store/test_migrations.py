@@ -22,6 +22,7 @@ APP_TABLES = {
     "source_kos",
     "source_kos_series",
     "source_kos_instance",
+    "source_iocm_note",
 }
 
 

@@ -36,6 +36,7 @@ def test_base_metadata_uses_the_convention() -> None:
         "source_kos",
         "source_kos_series",
         "source_kos_instance",
+        "source_iocm_note",
     }
 
 
