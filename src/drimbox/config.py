@@ -289,6 +289,10 @@ class SourceSettings(_Section):
     institution_fallback: str = Field(
         default="", description="Institution Name when the report names no organisation"
     )
+    http_enabled: bool = Field(
+        default=True,
+        description="Serve HTTP (RAD-107 when [psc] is configured, /health, /admin)",
+    )
     http_host: str = Field(default="127.0.0.1", description="Address of the Source HTTP server")
     http_port: int = Field(default=8080, ge=0, le=65535)
     admin_token: SecretStr | None = Field(

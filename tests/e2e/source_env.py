@@ -20,6 +20,7 @@ import pytest
 
 from drimbox.config import (
     DimseSettings,
+    IocmSettings,
     MllpSettings,
     PacsNode,
     PacsSimulatorSettings,
@@ -85,7 +86,7 @@ def source_settings(data_dir: Path, pacs_port: int, **source: Any) -> Settings:
         source=SourceSettings(
             mllp=MllpSettings(host="127.0.0.1", port=0),
             retry=RetrySettings(base_seconds=0.2, cap_seconds=1.0),
-            **source,
+            **{"http_enabled": False, "iocm": IocmSettings(enabled=False), **source},
         ),
     )
 

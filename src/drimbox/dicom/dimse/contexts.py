@@ -131,9 +131,13 @@ def prefer_requestor_syntaxes(assoc: Association, proposed: list[PresentationCon
     [RLE, explicit, implicit] could never receive RLE-stored images. Call it from an
     EVT_REQUESTED handler, before pynetdicom negotiates the contexts.
     """
+    # pynetdicom ranks per abstract syntax, not per context: merge the requestor's contexts for
+    # one SOP class in proposal order, so that [uncompressed] + [JPEG-LS, JPEG, …] contexts each
+    # get the first syntax the requestor named in it.
     order: dict[str, list[str]] = {}
     for cx in proposed:
-        order.setdefault(str(cx.abstract_syntax), [str(ts) for ts in cx.transfer_syntax])
+        ranking = order.setdefault(str(cx.abstract_syntax), [])
+        ranking.extend(str(ts) for ts in cx.transfer_syntax if str(ts) not in ranking)
     contexts = []
     for cx in assoc.acceptor.supported_contexts:
         wanted = order.get(str(cx.abstract_syntax))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from drimbox.config import Settings
 from drimbox.dicom.dimse import DimseClient
-from drimbox.source.archive import KosArchive
+from drimbox.source.archive import KosArchive, KosRecord
 from drimbox.source.inbox import Inbox
 
 
@@ -48,3 +48,6 @@ class WorkflowContext:
     dimse: DimseClient
     clock: Callable[[], dt.datetime] = _now
     locks: StudyLocks = field(default_factory=StudyLocks)
+    # Told of every KOS version archived (the service warms the RAD-107 cache from it); it
+    # must not block: it schedules its work and returns.
+    on_archived: Callable[[KosRecord], None] | None = None

@@ -124,8 +124,11 @@ async def make_kos(
         raise e.Reject(e.INVALID_REPORT, f"cannot build the KOS: {exc}") from exc
     new = _new_kos(message, inputs, located, dataset, message_id)
     try:
-        return await ctx.archive.add(new, replaces=previous.id if previous else None)
+        record = await ctx.archive.add(new, replaces=previous.id if previous else None)
     except KosStatusError as exc:
         raise e.Retry(e.STATUS_CONFLICT, f"the previous KOS changed meanwhile: {exc}") from exc
     except KosArchiveError as exc:
         raise e.Reject(e.INVALID_REPORT, f"KOS not archived: {exc}") from exc
+    if ctx.on_archived is not None:
+        ctx.on_archived(record)
+    return record

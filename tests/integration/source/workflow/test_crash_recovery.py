@@ -56,6 +56,12 @@ port = {pacs_port}
 retrieve_method = "get"
 public_base_url = "{PUBLIC_BASE}"
 
+[source]
+http_enabled = false
+
+[source.iocm]
+enabled = false
+
 [source.mllp]
 port = {mllp_port}
 
