@@ -41,10 +41,12 @@ async def _serve(settings: Settings) -> None:
 
 @app.command("serve")
 def serve(ctx: typer.Context) -> None:
-    """Run the MLLP listener and the report workers in the foreground (Ctrl-C stops cleanly).
+    """Run the whole Source in the foreground (Ctrl-C / SIGTERM stops cleanly).
 
-    Reports (ORU^R01, MDM^T02/T04/T10) and exam cancellations (OMI^O23) are acknowledged once
-    stored; each is then turned into a KOS from the PACS. See docs/source-ingestion.md.
+    MLLP listener: reports (ORU^R01, MDM^T02/T04/T10) and exam cancellations (OMI^O23) are
+    acknowledged once stored, then turned into a KOS from the PACS (docs/source-ingestion.md).
+    HTTP server (source.http_*): /health, /admin, and RAD-107 WADO-RS under each PACS
+    public_base_url when [psc] is configured (docs/rad107.md). IOCM SCP (source.iocm).
     """
     settings = _settings(ctx)
     settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -181,11 +181,23 @@ def parse_metadata(data: bytes) -> Any:
         raise XdmError("METADATA.XML declares entities in a DOCTYPE: refused (XXE)")
     try:
         return _parse(data, recover=False)
-    except etree.XMLSyntaxError as exc:
-        errors = [entry.type_name for entry in exc.error_log]
-        if not errors or any(kind != _UNDECLARED_PREFIX for kind in errors):
-            raise XdmError(f"METADATA.XML is not well-formed XML: {exc}") from None
-    return _parse(data, recover=True)  # only undeclared namespace prefixes (the ANS sample)
+    except _ParseFailed as failed:
+        # The parser's own log: the exception's log can carry errors of earlier parses made in
+        # the same thread (lxml keeps a thread-wide log), which would refuse a valid sample.
+        kinds = [entry.type_name for entry in failed.parser.error_log]
+        if not kinds or any(kind != _UNDECLARED_PREFIX for kind in kinds):
+            raise XdmError(f"METADATA.XML is not well-formed XML: {failed.error}") from None
+    try:  # only undeclared namespace prefixes are left (the ANS sample)
+        return _parse(data, recover=True)
+    except _ParseFailed as failed:
+        raise XdmError(f"METADATA.XML is not well-formed XML: {failed.error}") from None
+
+
+class _ParseFailed(Exception):
+    def __init__(self, parser: Any, error: etree.XMLSyntaxError) -> None:
+        super().__init__(str(error))
+        self.parser = parser
+        self.error = error
 
 
 def _parse(data: bytes, *, recover: bool) -> Any:
@@ -197,7 +209,10 @@ def _parse(data: bytes, *, recover: bool) -> Any:
         huge_tree=False,
         recover=recover,
     )
-    root = etree.fromstring(data, parser)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise _ParseFailed(parser, exc) from None
     if root is None:
         raise XdmError("METADATA.XML is empty")
     dtd = root.getroottree().docinfo.internalDTD
