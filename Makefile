@@ -2,7 +2,7 @@
 VENV   ?= .venv
 PYTHON ?= python3
 BIN     = $(VENV)/bin
-DEMO_DIR ?= var/demo
+DEMO_DIR ?= var
 
 .PHONY: install system-deps test lint typecheck pytest demo bench clean
 

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from drimbox import __version__
 from drimbox.config import Settings, load_settings, masked_dump
+from drimbox.demo import demo_command
 from drimbox.errors import ConfigError
 from drimbox.kit.cli import app as kit_app
 from drimbox.source.cli import app as source_app
@@ -28,6 +29,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(kit_app, name="kit")
 app.add_typer(source_app, name="source")
+app.command("demo")(demo_command)
 
 err_console = Console(stderr=True)
 

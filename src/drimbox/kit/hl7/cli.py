@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -62,3 +62,30 @@ def send(
         typer.echo(f"{path.name}: {code} {control_id}{' ' + text if text else ''}")
     if failed:
         raise typer.Exit(1)
+
+
+@app.command("build")
+def build(
+    exam: Annotated[str, typer.Option("--exam", help="ANS exam letter (A..Z, G1), ans data set.")],
+    out: Annotated[Path, typer.Option("--out", help="File to write the HL7 message to.")],
+    control_id: Annotated[str, typer.Option(help="MSH-10 message control id.")] = "KIT0001",
+    event: Annotated[
+        str, typer.Option(help="new (ORC NW), replace (ORC XO + CDA RPLC) or depublish (ORC CA).")
+    ] = "new",
+) -> None:
+    """Write an ORU^R01 + CDA report for an exam of the generated ``ans`` data set.
+
+    Example: drimbox kit hl7 build --exam C --out CR_C.hl7 && drimbox kit hl7 send CR_C.hl7
+    """
+    from drimbox.kit.dataset.ans_exams import exam as find_exam
+    from drimbox.kit.hl7.report import Event, build_report_message
+
+    try:
+        chosen = find_exam(exam.upper())
+    except KeyError:
+        raise typer.BadParameter(f"no ANS exam {exam!r}", param_hint="--exam") from None
+    if event not in ("new", "replace", "depublish"):
+        raise typer.BadParameter("expected new, replace or depublish", param_hint="--event")
+    data = build_report_message(chosen, control_id=control_id, event=cast(Event, event))
+    out.write_bytes(data)
+    typer.echo(f"{out}: ORU^R01 {event} for exam {chosen.letter} ({len(data)} bytes)")
