@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from drimbox.kit.pdf import tiny_pdf
+
 _CANDIDATES = (
     Path(os.environ.get("DRIMBOX_ANS_DATA", "/nonexistent")),
     Path(__file__).resolve().parents[3] / "shared" / "drim-m-data",
@@ -40,30 +42,8 @@ def data_root() -> Path:
 
 
 def small_pdf(text: str = "DRIMbox test report") -> bytes:
-    """A minimal valid one-page PDF (correct xref offsets), in place of the elided report."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("ascii")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+    """A minimal valid one-page PDF, in place of the elided report."""
+    return tiny_pdf(text, media_box=(612, 792))
 
 
 def complete_cda(path: Path, pdf: bytes | None = None) -> bytes:

@@ -13,7 +13,6 @@ import pytest
 from dimse_peers import (
     OUR_AE,
     PACS_AE,
-    free_port,
     require_binary,
     stop,
     store_with_storescu,
@@ -22,6 +21,7 @@ from dimse_peers import (
 
 from drimbox.config import DimseSettings, PacsNode
 from drimbox.dicom.dimse import DimseClient, StoreReceiver
+from drimbox.kit.peers.common import free_port
 from support.dicom_factory import SeriesFiles, make_ct_series
 
 PATIENTS = 12

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from dimse_peers import OUR_AE, free_port
+from dimse_peers import OUR_AE
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pynetdicom import AE, evt
@@ -22,6 +22,7 @@ from drimbox.config import DimseSettings, PacsNode
 from drimbox.dicom.dimse import DimseClient, StoreReceiver
 from drimbox.dicom.dimse.uids import STUDY_ROOT_FIND, STUDY_ROOT_MOVE, VERIFICATION
 from drimbox.errors import PacsFailure, PacsTimeout, PacsUnavailable
+from drimbox.kit.peers.common import free_port
 from support.dicom_factory import SeriesFiles
 
 SLOW = 30.0  # upper bound of a misbehaving handler's wait; released when the test ends

@@ -15,6 +15,7 @@ from pydicom.uid import (
 from drimbox.kit.dataset.common import Series, base_dataset, code_item, set_image_pixel
 from drimbox.kit.dataset.ct import AxialGeometry, acquisition_time, ct_dataset
 from drimbox.kit.dataset.phantom import color_image, gradient_image, head_ct_slice
+from drimbox.kit.pdf import tiny_pdf
 
 #: Transfer syntax of the YBR_FULL_422 variant (JPEG baseline is how that colour model is used).
 YBR_SYNTAX = str(JPEGBaseline8Bit)
@@ -72,33 +73,6 @@ def ct_signed(series: Series, sop_uid: str, seed: int) -> Dataset:
     return ds
 
 
-def tiny_pdf(title: str) -> bytes:
-    """A minimal valid PDF 1.4 page showing ``title`` (ASCII), with a correct xref table."""
-    text = title.encode("ascii", "replace").replace(b"(", b"[").replace(b")", b"]")
-    stream = b"BT /F1 18 Tf 72 720 Td (" + text + b") Tj ET"
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    for offset in offsets:
-        out += f"{offset:010d} 00000 n \n".encode()
-    out += (
-        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    )
-    return bytes(out)
-
-
 def encapsulated_pdf(series: Series, sop_uid: str, seed: int) -> Dataset:
     """Encapsulated PDF (…1.104.1): a one-page report."""
     ds = base_dataset(EncapsulatedPDFStorage, sop_uid, series, 1)
@@ -108,7 +82,7 @@ def encapsulated_pdf(series: Series, sop_uid: str, seed: int) -> Dataset:
     ds.DocumentTitle = "Compte rendu"
     ds.ConceptNameCodeSequence = [code_item("18748-4", "LN", "Diagnostic imaging report")]
     ds.MIMETypeOfEncapsulatedDocument = "application/pdf"
-    pdf = tiny_pdf("DRIMbox kit - encapsulated PDF test report")
+    pdf = tiny_pdf("DRIMbox kit - encapsulated PDF test report", font_size=18, media_box=(612, 792))
     ds.EncapsulatedDocumentLength = len(pdf)
     ds.EncapsulatedDocument = pdf + (b"\0" if len(pdf) % 2 else b"")
     return ds

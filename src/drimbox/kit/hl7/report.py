@@ -18,6 +18,7 @@ from lxml import etree
 
 from drimbox.kit.dataset.ans_exams import INS_OID, INSTITUTION, PLACER_ISSUER_OID, Exam
 from drimbox.kit.dataset.common import Patient
+from drimbox.kit.pdf import tiny_pdf
 
 Event = Literal["new", "replace", "depublish"]
 
@@ -60,34 +61,6 @@ DEFAULT_FLAGS: tuple[tuple[str, str, str], ...] = (
     ("ACK_RECEPTION", "Accusé de réception", "N"),
     ("ACK_LECTURE_MSS", "Accusé de lecture", "N"),
 )
-
-
-def tiny_pdf(text: str) -> bytes:
-    """A minimal valid one-page PDF 1.4 (exact xref offsets) saying ``text`` (ASCII)."""
-    safe = text.encode("ascii", "replace").replace(b"\\", b"/").replace(b"(", b"[")
-    safe = safe.replace(b")", b"]")
-    stream = b"BT /F1 12 Tf 72 720 Td (" + safe + b") Tj ET"
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
 
 
 def _names(patient: Patient) -> tuple[str, str]:

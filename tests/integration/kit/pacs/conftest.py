@@ -17,7 +17,6 @@ from pacs_sim_support import (
     SOURCE_2_STUDIES,
     Dcmtk,
     StoreScp,
-    free_port,
     require_binary,
     wait_for_port,
     write_study,
@@ -25,6 +24,7 @@ from pacs_sim_support import (
 
 from drimbox.config import PacsSimulatorSettings
 from drimbox.kit.pacs.server import PacsSimulator
+from drimbox.kit.peers.common import free_port
 from drimbox.store.db import Database, upgrade_schema
 
 

@@ -12,7 +12,6 @@ A missing dcmtk binary skips with the reason, except under CI=true where it fail
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -20,9 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, MRImageStorage
+
+from support.tools import require_binary
 
 ROOT = "1.2.826.0.1.3680043.8.498.7"
 AETS = ["PACS_SOURCE_1", "PACS_SOURCE_2", "PACS_CONSO"]
@@ -159,23 +159,6 @@ def write_study(folder: Path, study: StudySpec) -> list[Path]:
             make_instance(study, series, number).save_as(path, enforce_file_format=True)
             paths.append(path)
     return paths
-
-
-def require_binary(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        message = f"{name} not installed (Debian package dcmtk)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -13,7 +13,6 @@ from pacs_sim_support import (
     STUDY_B1,
     STUDY_C1,
     StoreScp,
-    free_port,
     require_binary,
     wait_for_port,
     write_study,
@@ -21,6 +20,7 @@ from pacs_sim_support import (
 from typer.testing import CliRunner
 
 from drimbox.cli import app
+from drimbox.kit.peers.common import free_port
 
 pytestmark = pytest.mark.dcmtk
 
