@@ -354,8 +354,17 @@ def _code(code: Code) -> Dataset:
 
 
 def _fit(text: str, limit: int = _LO_MAX) -> str:
-    """Cut display text (never an identifier) to the VR's length limit."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """Cut display text (never an identifier) to the VR's length limit, marked with "…".
+
+    The limit counts bytes of the encoded value (PS3.5 6.2), here UTF-8 (ISO_IR 192): an
+    accented French procedure name of 60 characters can exceed 64 bytes.
+    """
+    if len(text.encode()) <= limit:
+        return text
+    room = limit - len("…".encode())
+    while len(text.encode()) > room:
+        text = text[:-1]
+    return text.rstrip() + "…"
 
 
 def _da(value: dt.date) -> str:

@@ -30,7 +30,6 @@ from drimbox.source.archive import PatientIdentity
 from drimbox.source.workflow import errors as e
 from drimbox.source.workflow.lookup import LocatedStudy
 
-_LO_MAX = 64
 _SEX = {"M": "M", "F": "F", "U": "O", "O": "O"}
 
 
@@ -50,16 +49,6 @@ def _as_reject() -> Iterator[None]:
         yield
     except KosInputError as exc:
         raise e.Reject(e.INVALID_REPORT, f"cannot build the KOS: {exc}") from exc
-
-
-def _lo(value: str | None) -> str | None:
-    """Cut a text to fit a DICOM LO, marking the cut with an ellipsis. The limit is counted
-    in bytes of the UTF-8 encoding (ISO_IR 192), as validators such as dciodvfy count it."""
-    if value is None or len(value.encode()) <= _LO_MAX:
-        return value
-    while len(value.encode()) > _LO_MAX - len("…".encode()):
-        value = value[:-1]
-    return value.rstrip() + "…"
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -126,7 +115,7 @@ def kos_request(report: ImagingReport, located: LocatedStudy, accession: Identif
             accession_issuer_oid=accession.root,
             placer_order_number=placer.extension if placer else None,
             placer_order_issuer_oid=placer.root if placer else None,
-            requested_procedure_description=_lo(act or report.title),
+            requested_procedure_description=act or report.title,
             study_date=_date(study.study_date),
             study_time=_time(study.study_time),
             study_description=study.study_description or report.title,

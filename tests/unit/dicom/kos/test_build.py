@@ -360,7 +360,7 @@ def test_long_institution_name_is_cut_but_keeps_its_id(
 ) -> None:
     where = dataclasses.replace(authoring, institution_name="Centre hospitalier " * 6)
     ds = build_kos(patient, request_a, two_series, where)
-    assert len(ds.InstitutionName) == 64
+    assert len(ds.InstitutionName.encode()) == 64  # LO: 64 bytes of UTF-8
     assert ds.InstitutionName.endswith("…^^^^^^^^^101235555")
 
 
@@ -406,3 +406,22 @@ def test_same_instance_in_two_series_is_refused(
     two = dataclasses.replace(two, instances=one.instances)
     with pytest.raises(KosInputError, match="given twice"):
         build_kos(patient, request_a, [one, two], authoring)
+
+
+def test_long_accented_description_is_cut_in_bytes_and_passes_dciodvfy(
+    patient: KosPatient,
+    request_a: KosRequest,
+    two_series: list[KosSeries],
+    authoring: KosAuthoring,
+    dciodvfy: Run,
+) -> None:
+    """LO holds 64 bytes, not characters: the ANS G1_MAJ act (90 accented characters) once
+    produced a KOS that dciodvfy rejected."""
+    act = "Coronarographie diagnostique par voie artérielle périphérique avec ventriculographie"
+    request = dataclasses.replace(request_a, requested_procedure_description=act)
+    ds = build_kos(patient, request, two_series, authoring)
+    [item] = ds.ReferencedRequestSequence
+    text = str(item.RequestedProcedureDescription)
+    assert len(text.encode()) <= 64 and text.endswith("…")
+    assert act.startswith(text[:-1].rstrip())
+    dciodvfy(ds)
