@@ -63,7 +63,7 @@ class Run:
 
 
 async def retrieve_once(
-    client: DimseClient, node: PacsNode, series: SeriesOnDisk, method: str
+    client: DimseClient, node: PacsNode, series: SeriesOnDisk, method: str, sop_classes: bool
 ) -> Run:
     started = time.perf_counter()
     first = None
@@ -74,7 +74,8 @@ async def retrieve_once(
         series.study_uid,
         series.series_uid,
         series.sop_uids,
-        sop_class_uids=series.sop_classes,  # as a C-FIND gives them: one C-GET context each
+        # as a C-FIND gives them: one C-GET context each
+        sop_class_uids=series.sop_classes if sop_classes else None,
         method=method,  # type: ignore[arg-type]
     ):
         if first is None:
@@ -131,17 +132,6 @@ def dcmqrscp_peer(work: Path, series: SeriesOnDisk, receiver_port: int) -> Itera
         yield peer.node(calling_ae=OUR_AE)
 
 
-def prefer_compressed(receiver: StoreReceiver) -> None:
-    """Simulate a fix of StoreReceiver: pynetdicom accepts, in each proposed context, the first
-    syntax of *its own* list (implicit VR first), so a PACS offering [JPEG-LS, explicit,
-    implicit] in one context must decompress. Here uncompressed syntaxes go last instead."""
-    server = receiver._server
-    uncompressed = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"}
-    for context in server.contexts:
-        ranked = sorted(context.transfer_syntax, key=lambda ts: str(ts) in uncompressed)
-        context._transfer_syntax = ranked
-
-
 SOURCES = {"sim": simulator_process, "dcmqrscp": dcmqrscp_peer}
 
 
@@ -152,8 +142,6 @@ async def bench(args: argparse.Namespace, series: SeriesOnDisk) -> list[str]:
     lines = []
     mb = series.total_bytes / 1e6
     with StoreReceiver(settings) as receiver, tempfile.TemporaryDirectory() as tmp:
-        if args.receiver_prefers_compressed:
-            prefer_compressed(receiver)
         client = DimseClient(settings, receiver)
         for name in args.sources:
             work = Path(tmp) / name
@@ -165,7 +153,9 @@ async def bench(args: argparse.Namespace, series: SeriesOnDisk) -> list[str]:
                     runs = []
                     for attempt in range(args.repeat):
                         try:
-                            run = await retrieve_once(client, node, series, method)
+                            run = await retrieve_once(
+                                client, node, series, method, not args.without_sop_classes
+                            )
                         except PacsError as exc:
                             print(f"  {method} #{attempt + 1}: FAILED {exc}", flush=True)
                             lines.append(f"| {name} | C-{method.upper()} | failed: {exc} |")
@@ -195,9 +185,9 @@ def main() -> None:
     parser.add_argument("--sources", default="sim,dcmqrscp")
     parser.add_argument("--methods", default="move,get")
     parser.add_argument(
-        "--receiver-prefers-compressed",
+        "--without-sop-classes",
         action="store_true",
-        help="experiment: our C-STORE SCP accepts compressed syntaxes before uncompressed ones",
+        help="C-GET without the SOP classes a C-FIND would give (one context per syntax group)",
     )
     parser.add_argument(
         "--no-netns", action="store_true", help="do not enter a private network namespace"
