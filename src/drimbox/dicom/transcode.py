@@ -13,6 +13,7 @@ import asyncio
 import multiprocessing
 import os
 import struct
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -370,6 +371,12 @@ class TranscodedPart:
     index: int
 
 
+def _worker_ready() -> int:
+    """Runs in a worker: the module (pydicom, imagecodecs) is imported by unpickling this."""
+    time.sleep(0.05)  # long enough for each worker of the pool to take one
+    return os.getpid()
+
+
 class TranscodePool:
     """A process pool for :func:`transcode` (``forkserver``: safe beside asyncio and threads)."""
 
@@ -380,6 +387,13 @@ class TranscodePool:
 
     def submit(self, part10: bytes, target: str) -> asyncio.Future[bytes]:
         return asyncio.wrap_future(self._executor.submit(transcode, part10, target))
+
+    def warm_up(self) -> None:
+        """Start every worker and load the codecs now (blocking), so that the first RAD-107
+        request does not pay 1-2 s of process start-up and imports (bench/RESULTS.md)."""
+        futures = [self._executor.submit(_worker_ready) for _ in range(self.workers)]
+        for future in futures:
+            future.result()
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

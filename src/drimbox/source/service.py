@@ -87,6 +87,7 @@ class SourceService:
     async def _start_web(self) -> None:
         if self.settings.psc.introspection_url:
             self.rad107 = Rad107Service.create(self.settings, self.database, self.dimse)
+            await asyncio.to_thread(self.rad107.pool.warm_up)
         else:
             log.warning("RAD-107 disabled: no [psc] introspection configured, no image served")
         app = create_app(self.settings, database=self.database, rad107=self.rad107)

@@ -310,3 +310,9 @@ def test_describe_feeds_negotiation(images: SimpleNamespace) -> None:
     assert syntax == TS + "80"
     assert traits == ImageTraits(True, 1, 16, 16, "MONOCHROME2", signed=True)
     assert describe(images.pdf())[1].has_pixels is False
+
+
+def test_pool_warm_up_starts_every_worker() -> None:
+    with TranscodePool(2) as pool:
+        pool.warm_up()
+        assert len(pool._executor._processes) == 2  # both started before any request
