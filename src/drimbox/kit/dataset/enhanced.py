@@ -13,6 +13,8 @@ from pydicom.uid import EnhancedCTImageStorage, EnhancedMRColorImageStorage, Enh
 from drimbox.kit.dataset.common import Series, Spec, code_item, derive_uid, set_image_pixel
 from drimbox.kit.dataset.icc import srgb_like_profile
 from drimbox.kit.dataset.multiframe import (
+    FRAMES,
+    STACK_DIMENSIONS,
     enhanced_base,
     frame_anatomy,
     frame_content,
@@ -26,12 +28,6 @@ from drimbox.kit.dataset.multiframe import (
     plane_position,
 )
 from drimbox.kit.dataset.phantom import blob_image, color_image, head_ct_slice, hu_to_stored
-
-STACK_DIMENSIONS = (
-    (0x00209056, 0x00209111, "Stack ID"),
-    (0x00209057, 0x00209111, "In-Stack Position Number"),
-)
-FRAMES = 4
 
 
 def _stack(

@@ -12,6 +12,8 @@ from pydicom.uid import (
 
 from drimbox.kit.dataset.common import Series, Spec, code_item, derive_uid, set_image_pixel
 from drimbox.kit.dataset.multiframe import (
+    FRAMES,
+    STACK_DIMENSIONS,
     enhanced_base,
     frame_anatomy,
     frame_content,
@@ -23,12 +25,6 @@ from drimbox.kit.dataset.multiframe import (
     plane_position,
 )
 from drimbox.kit.dataset.phantom import blob_image
-
-STACK_DIMENSIONS = (
-    (0x00209056, 0x00209111, "Stack ID"),
-    (0x00209057, 0x00209111, "In-Stack Position Number"),
-)
-FRAMES = 4
 
 
 def _radiopharmaceutical() -> Dataset:

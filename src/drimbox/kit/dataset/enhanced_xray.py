@@ -8,6 +8,7 @@ from pydicom.uid import EnhancedXAImageStorage, EnhancedXRFImageStorage
 
 from drimbox.kit.dataset.common import Series, Spec, derive_uid, set_image_pixel
 from drimbox.kit.dataset.multiframe import (
+    FRAMES,
     enhanced_base,
     frame_anatomy,
     frame_content,
@@ -19,7 +20,6 @@ from drimbox.kit.dataset.multiframe import (
 from drimbox.kit.dataset.nuclear import patient_orientation
 
 TEMPORAL = ((0x00209128, 0x00209111, "Temporal Position Index"),)
-FRAMES = 4
 
 
 def _run(frames: int, size: int = 128) -> np.ndarray:

@@ -18,6 +18,16 @@ _FLOAT_VRS = {"FD", "FL"}
 _INT_VRS = {"US", "SS", "UL", "SL", "UV", "SV"}
 
 
+FRAMES = 4
+"""Frames of every multi-frame test object: enough to scroll, small enough to stay fast."""
+
+STACK_DIMENSIONS = (
+    (0x00209056, 0x00209111, "Stack ID"),
+    (0x00209057, 0x00209111, "In-Stack Position Number"),
+)
+"""Dimension Index: one stack, frames ordered by In-Stack Position (Frame Content Sequence)."""
+
+
 def _coerce(keyword: str, value: object) -> object:
     """Let callers write every number as text: binary VRs get real numbers."""
     vr = dictionary_VR(keyword)

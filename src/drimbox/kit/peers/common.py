@@ -6,9 +6,14 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Self
 
+from drimbox.config import PacsNode
 from drimbox.errors import DrimboxError
 
 # dcmtk leaves Nagle's algorithm on unless this variable is set; each small DIMSE message then
@@ -73,3 +78,53 @@ def stop_process(process: subprocess.Popen[bytes], grace: float = 10) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=grace)
+
+
+class PeerProcess:
+    """What every peer runner shares: a work folder (removed on exit when we made it), a log
+    file, a DICOM port, start/stop as a context manager, and the PacsNode to call it with."""
+
+    name = "peer"
+
+    def __init__(self, ae_title: str, dicom_port: int, workdir: Path | None) -> None:
+        self.ae_title = ae_title
+        self.dicom_port = dicom_port or free_port()
+        self._own_dir = workdir is None
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix=f"drimbox-{self.name}-"))
+        self.log_path = self.workdir / f"{self.name}.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def node(self, *, calling_ae: str = "DRIMBOX", name: str | None = None) -> PacsNode:
+        """The PacsNode our DimseClient uses to call this peer."""
+        return PacsNode(
+            name=name or self.name,
+            ae_title=self.ae_title,
+            host="127.0.0.1",
+            port=self.dicom_port,
+            calling_ae=calling_ae,
+        )
+
+    def log_tail(self, chars: int = 2000) -> str:
+        if not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _value: BaseException | None,
+        _tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+        if self._own_dir:
+            shutil.rmtree(self.workdir, ignore_errors=True)

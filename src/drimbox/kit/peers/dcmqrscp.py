@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from types import TracebackType
-
-from drimbox.config import PacsNode
 
 from .common import (
     PeerError,
-    free_port,
+    PeerProcess,
     port_open,
     require_binary,
     stop_process,
@@ -54,7 +49,7 @@ def _syntax_flag(syntax: str | None) -> str | None:
     return "x" + letter
 
 
-class Dcmqrscp:
+class Dcmqrscp(PeerProcess):
     """One ``dcmqrscp`` process with one AE title and its own storage area.
 
     ``destinations`` maps C-MOVE destination AE titles to (host, port). dcmtk accepts, stores
@@ -62,6 +57,8 @@ class Dcmqrscp:
     transfer syntax (e.g. JPEG-LS lossless) that ``load`` sends, dcmqrscp accepts and its C-MOVE
     sub-operations propose, so files travel as stored.
     """
+
+    name = "dcmqrscp"
 
     def __init__(
         self,
@@ -73,16 +70,11 @@ class Dcmqrscp:
         syntax: str | None = None,
     ) -> None:
         self.binary = require_binary("dcmqrscp", "dcmtk")
-        self.ae_title = ae_title
-        self.port = port or free_port()
+        super().__init__(ae_title, port, workdir)
         self.destinations = dict(destinations or {})
         self.flag = _syntax_flag(syntax)
-        self._own_dir = workdir is None
-        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="drimbox-dcmqrscp-"))
         self.storage = self.workdir / "storage"
         self.config_path = self.workdir / "dcmqrscp.cfg"
-        self.log_path = self.workdir / "dcmqrscp.log"
-        self._process: subprocess.Popen[bytes] | None = None
 
     def write_config(self) -> Path:
         """The dcmqrscp.cfg: our port, PDU size, known move destinations and one storage AE."""
@@ -92,7 +84,7 @@ class Dcmqrscp:
             for index, (ae, (host, port)) in enumerate(sorted(self.destinations.items()))
         ]
         lines = [
-            f"NetworkTCPPort  = {self.port}",
+            f"NetworkTCPPort  = {self.dicom_port}",
             f"MaxPDUSize      = {MAX_PDU}",
             "MaxAssociations = 64",
             "HostTable BEGIN",
@@ -110,13 +102,13 @@ class Dcmqrscp:
     def start(self) -> None:
         if self._process is not None:
             return
-        if port_open(self.port):
-            raise PeerError(f"dcmqrscp: port {self.port} is already in use on 127.0.0.1")
+        if port_open(self.dicom_port):
+            raise PeerError(f"dcmqrscp: port {self.dicom_port} is already in use on 127.0.0.1")
         self.write_config()
         command = [self.binary, "-c", str(self.config_path), "-pdu", str(MAX_PDU)]
         if self.flag:  # +x…: accept/prefer on incoming associations; -x…: propose on outgoing
             command += ["+" + self.flag, "-" + self.flag]
-        command.append(str(self.port))
+        command.append(str(self.dicom_port))
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
                 command,
@@ -126,7 +118,7 @@ class Dcmqrscp:
                 start_new_session=True,  # its forked children share our new group
             )
         try:
-            wait_until(lambda: port_open(self.port), self._process, "dcmqrscp", 20)
+            wait_until(lambda: port_open(self.dicom_port), self._process, "dcmqrscp", 20)
         except PeerError as exc:
             self.stop()
             raise PeerError(f"{exc}; log: {self.log_tail()}") from None
@@ -141,7 +133,7 @@ class Dcmqrscp:
         if self.flag:
             command.append("-" + self.flag)
         done = subprocess.run(
-            [*command, "127.0.0.1", str(self.port), *files],
+            [*command, "127.0.0.1", str(self.dicom_port), *files],
             capture_output=True,
             text=True,
             env=tool_env(),
@@ -152,20 +144,10 @@ class Dcmqrscp:
             raise PeerError(f"storescu to dcmqrscp failed: {done.stderr.strip()[-1000:]}")
         return len(files)
 
-    def node(self, *, calling_ae: str = "DRIMBOX", name: str = "dcmqrscp") -> PacsNode:
-        """The PacsNode our DimseClient uses to call this peer."""
-        return PacsNode(
-            name=name,
-            ae_title=self.ae_title,
-            host="127.0.0.1",
-            port=self.port,
-            calling_ae=calling_ae,
-        )
-
-    def log_tail(self, chars: int = 2000) -> str:
-        if not self.log_path.exists():
-            return ""
-        return self.log_path.read_text(errors="replace")[-chars:]
+    @property
+    def port(self) -> int:
+        """The DICOM port (dcmqrscp has no other)."""
+        return self.dicom_port
 
     def stop(self) -> None:
         process, self._process = self._process, None
@@ -174,17 +156,3 @@ class Dcmqrscp:
         stop_process(process)
         with contextlib.suppress(ProcessLookupError):  # children serving an association
             os.killpg(process.pid, signal.SIGTERM)  # our own new group, created by us
-
-    def __enter__(self) -> Dcmqrscp:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        _type: type[BaseException] | None,
-        _value: BaseException | None,
-        _tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-        if self._own_dir:
-            shutil.rmtree(self.workdir, ignore_errors=True)

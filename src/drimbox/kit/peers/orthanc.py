@@ -8,21 +8,17 @@ callers still run it inside a private namespace (see :mod:`drimbox.kit.peers.net
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import httpx
 
-from drimbox.config import PacsNode
-
 from .common import (
     PeerError,
+    PeerProcess,
     free_port,
     port_open,
     require_binary,
@@ -35,8 +31,10 @@ GDCM_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancGdcm.so")
 DICOMWEB_ROOT = "/dicom-web/"
 
 
-class Orthanc:
+class Orthanc(PeerProcess):
     """One Orthanc process with its own configuration, index and storage in a work folder."""
+
+    name = "orthanc"
 
     def __init__(
         self,
@@ -51,16 +49,11 @@ class Orthanc:
         self.binary = require_binary("Orthanc", "orthanc")
         if dicomweb and not DICOMWEB_PLUGIN.is_file():
             raise PeerError(f"{DICOMWEB_PLUGIN} not found (Debian package orthanc-dicomweb)")
-        self.ae_title = ae_title
-        self.dicom_port = dicom_port or free_port()
+        super().__init__(ae_title, dicom_port, workdir)
         self.http_port = http_port or free_port()
         self.modalities = dict(modalities or {})
         self.dicomweb = dicomweb
-        self._own_dir = workdir is None
-        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="drimbox-orthanc-"))
         self.config_path = self.workdir / "orthanc.json"
-        self.log_path = self.workdir / "orthanc.log"
-        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def pid(self) -> int | None:
@@ -159,35 +152,7 @@ class Orthanc:
                 future.result()
         return len(files)
 
-    def node(self, *, calling_ae: str = "DRIMBOX", name: str = "orthanc") -> PacsNode:
-        return PacsNode(
-            name=name,
-            ae_title=self.ae_title,
-            host="127.0.0.1",
-            port=self.dicom_port,
-            calling_ae=calling_ae,
-        )
-
-    def log_tail(self, chars: int = 2000) -> str:
-        if not self.log_path.exists():
-            return ""
-        return self.log_path.read_text(errors="replace")[-chars:]
-
     def stop(self) -> None:
         process, self._process = self._process, None
         if process is not None:
             stop_process(process, grace=20)
-
-    def __enter__(self) -> Orthanc:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        _type: type[BaseException] | None,
-        _value: BaseException | None,
-        _tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-        if self._own_dir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
