@@ -13,6 +13,7 @@ import pytest
 from pydicom.dataset import Dataset
 
 from drimbox.dicom.kos import KosAuthoring, KosPatient, KosRequest, KosSeries, kos_bytes
+from support import kos_samples
 
 from .factories import PARIS_SUMMER, STUDY_A, make_series
 
@@ -20,17 +21,7 @@ from .factories import PARIS_SUMMER, STUDY_A, make_series
 @pytest.fixture
 def patient() -> KosPatient:
     """PAT-TROIS DOMINIQUE, the INS identity of the ANS exams."""
-    return KosPatient(
-        ins="279035121518989",
-        ins_oid="1.2.250.1.213.1.4.10",
-        birth_name="PAT-TROIS",
-        given_names=("DOMINIQUE",),
-        sex="F",
-        birth_date=dt.date(1979, 3, 28),
-        birth_place_code="63220",
-        ipp="IPP101",
-        ipp_issuer_oid="1.2.250.1.213.4.5.2.4",
-    )
+    return kos_samples.patient()
 
 
 @pytest.fixture
