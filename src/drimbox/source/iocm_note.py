@@ -10,16 +10,13 @@ with :class:`IocmNoteError` saying why.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
-from io import BytesIO
 from typing import Any, Final
 
-import pydicom
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
 
 from drimbox.dicom.kos import KOS_SOP_CLASS_UID, Code, is_valid_uid
+from drimbox.dicom.part10 import malformed_as, read_part10
 from drimbox.errors import DicomDataError
 
 REJECTION_TITLES: Final = {
@@ -57,22 +54,9 @@ class RejectionNote:
 
 def parse_rejection_note(source: bytes | Dataset) -> RejectionNote:
     """Parse a rejection note from Part-10 bytes (or a dataset); raise IocmNoteError if unfit."""
-    ds = _read(source) if isinstance(source, bytes | bytearray) else source
-    try:
+    ds = read_part10(source, IocmNoteError) if isinstance(source, bytes | bytearray) else source
+    with malformed_as(IocmNoteError):
         return _parse(ds)
-    except IocmNoteError:
-        raise
-    except (ValueError, TypeError, AttributeError, KeyError, IndexError, struct.error) as exc:
-        raise IocmNoteError(f"malformed DICOM data: {exc}") from exc
-
-
-def _read(data: bytes | bytearray) -> Dataset:
-    try:
-        return pydicom.dcmread(BytesIO(bytes(data)))
-    except InvalidDicomError as exc:
-        raise IocmNoteError(f"not a DICOM Part-10 file: {exc}") from exc
-    except (ValueError, TypeError, EOFError, OSError, struct.error) as exc:
-        raise IocmNoteError(f"unreadable DICOM file: {exc}") from exc
 
 
 def _uid(ds: Dataset, keyword: str, where: str) -> str:

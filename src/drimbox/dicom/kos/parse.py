@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import struct
-from io import BytesIO
 
-import pydicom
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
 
 from drimbox.dicom.kos import values as v
 from drimbox.dicom.kos.codes import (
@@ -29,6 +25,7 @@ from drimbox.dicom.kos.errors import KosError, KosInputError
 from drimbox.dicom.kos.model import KosInstance, KosReference, check_ins
 from drimbox.dicom.kos.parsed import OtherPatientId, ParsedKos, ParsedPatient, ParsedSeries
 from drimbox.dicom.kos.retrieve_url import split_series_url
+from drimbox.dicom.part10 import malformed_as, read_part10
 
 _EVIDENCE = "CurrentRequestedProcedureEvidenceSequence"
 _REFERENCE_TYPES = frozenset({"IMAGE", "COMPOSITE", "WAVEFORM"})
@@ -40,22 +37,9 @@ _SR_VALUE_TYPES = _REFERENCE_TYPES | {
 
 def parse_kos(source: bytes | Dataset, *, strict: bool = True) -> ParsedKos:
     """Parse a KOS given as Part-10 bytes or as a dataset; raise `KosError` if it is unfit."""
-    ds = _read(source) if isinstance(source, bytes | bytearray) else source
-    try:
+    ds = read_part10(source, KosError) if isinstance(source, bytes | bytearray) else source
+    with malformed_as(KosError):
         return _parse(ds, strict)
-    except KosError:
-        raise
-    except (ValueError, TypeError, AttributeError, KeyError, IndexError, struct.error) as exc:
-        raise KosError(f"malformed DICOM data: {exc}") from exc
-
-
-def _read(data: bytes | bytearray) -> Dataset:
-    try:
-        return pydicom.dcmread(BytesIO(bytes(data)))
-    except InvalidDicomError as exc:
-        raise KosError(f"not a DICOM Part-10 file: {exc}") from exc
-    except (ValueError, TypeError, EOFError, OSError, struct.error) as exc:
-        raise KosError(f"unreadable DICOM file: {exc}") from exc
 
 
 def _parse(ds: Dataset, strict: bool) -> ParsedKos:
