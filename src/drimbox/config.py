@@ -89,6 +89,13 @@ class DimseSettings(_Section):
     dimse_timeout: float = Field(default=60.0, gt=0, description="Wait for a DIMSE response (s)")
     network_timeout: float = Field(default=60.0, gt=0, description="Idle network timeout (s)")
     max_pdu: int = Field(default=0, ge=0, description="Maximum PDU we accept, 0 = unlimited")
+    poll_interval: float = Field(
+        default=0.0001,
+        gt=0,
+        le=0.01,
+        description="How often pynetdicom polls an open association's socket (s); see "
+        "drimbox.dicom.dimse.tuning",
+    )
 
     _ae = field_validator("ae_title")(_check_ae_title)
 

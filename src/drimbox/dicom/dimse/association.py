@@ -24,6 +24,8 @@ from pynetdicom.presentation import PresentationContext
 from drimbox.config import DimseSettings, PacsNode
 from drimbox.errors import PacsTimeout, PacsUnavailable
 
+from .tuning import tuning_handler
+
 log = logging.getLogger(__name__)
 
 _message_ids = itertools.count(1)
@@ -118,7 +120,7 @@ def open_association(
         ae_title=node.ae_title,
         max_pdu=settings.max_pdu,
         ext_neg=list(roles) or None,
-        evt_handlers=[*watch.handlers(), *handlers],
+        evt_handlers=[tuning_handler(settings.poll_interval), *watch.handlers(), *handlers],
     )
     if not assoc.is_established:
         raise _association_error(node, assoc, watch)

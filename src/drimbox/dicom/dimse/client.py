@@ -104,10 +104,14 @@ class DimseClient:
         *,
         sop_class_uids: Iterable[str] | None = None,
         method: Literal["move", "get"] | None = None,
+        strict: bool = True,
+        only: Iterable[str] = (),
     ) -> AsyncIterator[ReceivedInstance]:
         """Instances of one series as they arrive, by ``node.retrieve_method`` unless given.
 
-        ``expected_sop_uids`` (from a C-FIND) cross-checks routing and completeness.
+        ``expected_sop_uids`` (from a C-FIND) cross-checks routing and completeness; with
+        ``strict=False`` they are only what the caller needs (the PACS may send more, which the
+        caller filters). ``only``: retrieve just these instances (IMAGE level).
         Stop iterating (``aclose``) to cancel the retrieve.
         """
         request = SeriesRequest(
@@ -115,6 +119,8 @@ class DimseClient:
             series_uid,
             None if expected_sop_uids is None else frozenset(expected_sop_uids),
             None if sop_class_uids is None else frozenset(sop_class_uids),
+            strict=strict,
+            instances=tuple(only),
         )
         return retrieve_series(self.settings, node, request, self.receiver, method)
 

@@ -25,6 +25,7 @@ from drimbox.config import DimseSettings
 from . import status as st
 from .contexts import prefer_requestor_syntaxes
 from .models import ReceivedInstance
+from .tuning import tuning_handler
 from .uids import VERIFICATION
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ class Route:
     message_id: int
     expected: frozenset[str] | None
     sink: Sink
+    strict: bool = True
+    """False: with the originator fields, instances outside ``expected`` are accepted too."""
     delivered: int = 0
     refused: list[str] = field(default_factory=list)
 
@@ -75,7 +78,9 @@ class RoutingTable:
         with self._lock:
             if originator_ae and message_id is not None:
                 route = self._by_key.get((originator_ae.strip(), message_id))
-                if route is None or (route.expected is not None and sop_uid not in route.expected):
+                if route is None:
+                    return None
+                if route.strict and route.expected is not None and sop_uid not in route.expected:
                     return None
                 return route
             candidates = [
@@ -121,6 +126,7 @@ class StoreReceiver:
             (self.settings.host, self.settings.port),
             block=False,
             evt_handlers=[
+                tuning_handler(self.settings.poll_interval),
                 (evt.EVT_REQUESTED, self._on_requested),
                 (evt.EVT_C_STORE, self._on_store),
             ],
@@ -148,9 +154,15 @@ class StoreReceiver:
         self.stop()
 
     def register(
-        self, originator_ae: str, message_id: int, expected: frozenset[str] | None, sink: Sink
+        self,
+        originator_ae: str,
+        message_id: int,
+        expected: frozenset[str] | None,
+        sink: Sink,
+        *,
+        strict: bool = True,
     ) -> Route:
-        route = Route(originator_ae.strip(), message_id, expected, sink)
+        route = Route(originator_ae.strip(), message_id, expected, sink, strict)
         self.routes.add(route)
         return route
 

@@ -42,23 +42,47 @@ QUEUE_SIZE = 16  # instances buffered between the PACS and a slow consumer
 class RetrieveIncomplete(PacsFailure):
     """The retrieve ended without every instance: sub-operations failed, or nothing matched."""
 
-    def __init__(self, message: str, *, status: int, delivered: int, pacs: str | None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        delivered: int,
+        pacs: str | None,
+        failed: int = 0,
+        missing: frozenset[str] = frozenset(),
+    ) -> None:
         super().__init__(f"{message}; {delivered} instance(s) delivered", status=status, pacs=pacs)
         self.delivered = delivered
+        self.failed = failed
+        """Sub-operations the PACS reported as failed (or warning)."""
+        self.missing = missing
+        """Expected SOP Instance UIDs never received although no sub-operation failed."""
 
 
 @dataclass(frozen=True, slots=True)
 class SeriesRequest:
     study_uid: str
     series_uid: str
-    expected: frozenset[str] | None = None  # SOP Instance UIDs from the preceding C-FIND
+    expected: frozenset[str] | None = None
+    """SOP Instance UIDs expected (from a C-FIND, or a KOS): routing cross-check, completeness."""
     sop_classes: frozenset[str] | None = None  # for C-GET contexts, from the C-FIND
+    strict: bool = True
+    """False: ``expected`` is what we need, not all the PACS may send. An instance routed by
+    Move Originator (or arriving on our C-GET association) is accepted even when unexpected,
+    and only expected instances count for completeness. The caller filters."""
+    instances: tuple[str, ...] = ()
+    """Non-empty: an IMAGE-level retrieve of just these instances (PS3.4 C.4.2.2.1)."""
 
     def identifier(self) -> Dataset:
         ds = Dataset()
-        ds.QueryRetrieveLevel = "SERIES"
+        ds.QueryRetrieveLevel = "IMAGE" if self.instances else "SERIES"
         ds.StudyInstanceUID = self.study_uid
         ds.SeriesInstanceUID = self.series_uid
+        if self.instances:
+            ds.SOPInstanceUID = (
+                list(self.instances) if len(self.instances) > 1 else self.instances[0]
+            )
         return ds
 
 
@@ -93,6 +117,7 @@ class _RetrieveJob:
         self.method = method
         self.watch = PeerWatch()
         self.delivered = 0
+        self.received: set[str] = set()
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
         self._assoc: Association | None = None
@@ -132,6 +157,7 @@ class _RetrieveJob:
         if self._cancelled.is_set() or not self.channel.put(instance):
             return False
         self.delivered += 1
+        self.received.add(instance.sop_instance_uid)
         return True
 
     def _move(self) -> None:
@@ -139,7 +165,11 @@ class _RetrieveJob:
             raise ValueError("C-MOVE needs a running StoreReceiver")
         destination = self.node.move_destination or self.receiver.ae_title
         route = self.receiver.register(
-            self.node.calling_ae, self._message_id, self.request.expected, self._deliver
+            self.node.calling_ae,
+            self._message_id,
+            self.request.expected,
+            self._deliver,
+            strict=self.request.strict,
         )
         with self._lock:
             self._route = route
@@ -182,7 +212,7 @@ class _RetrieveJob:
         request = event.request
         sop_uid = str(request.AffectedSOPInstanceUID)
         expected = self.request.expected
-        if expected is not None and sop_uid not in expected:
+        if self.request.strict and expected is not None and sop_uid not in expected:
             log.warning("%s: refused C-GET instance %s not in the request", self.node.name, sop_uid)
             return st.REFUSED_NOT_AUTHORIZED
         instance = ReceivedInstance(
@@ -214,20 +244,22 @@ class _RetrieveJob:
     def _check(self, outcome: _Outcome) -> None:
         """Never a silent partial or empty result."""
         expected = self.request.expected
-        missing = None if expected is None else len(expected) - self.delivered
+        missing = frozenset() if expected is None else expected - self.received
         if outcome.failed or st.category(outcome.status) is st.Category.WARNING:
             raise RetrieveIncomplete(
                 f"{outcome.failed} sub-operation(s) failed ({st.describe(outcome.status)})",
                 status=outcome.status,
                 delivered=self.delivered,
                 pacs=self.node.name,
+                failed=max(outcome.failed, 1),
             )
         if missing:
             raise RetrieveIncomplete(
-                f"{missing} expected instance(s) not received",
+                f"{len(missing)} expected instance(s) not received",
                 status=outcome.status,
                 delivered=self.delivered,
                 pacs=self.node.name,
+                missing=missing,
             )
         if self.delivered == 0:
             raise RetrieveIncomplete(

@@ -9,7 +9,13 @@ from pynetdicom.ae import ApplicationEntity
 from pynetdicom.association import Association
 
 from drimbox.errors import PacsUnavailable
-from drimbox.kit.pacs.sending import StoredInstance, can_send, load_for_send, storage_contexts
+from drimbox.kit.pacs.sending import (
+    StoredInstance,
+    StoreSender,
+    can_send,
+    load_for_send,
+    storage_contexts,
+)
 
 STORE_SUCCESS = 0x0000
 
@@ -72,9 +78,9 @@ def _send_one(assoc: Association, item: StoredInstance) -> str | None:
     if not can_send(assoc, item.sop_class_uid, item.transfer_syntax_uid):
         return f"peer accepted no context for this SOP class in {item.transfer_syntax_uid}"
     try:
-        status = assoc.send_c_store(load_for_send(item))
-    except (ValueError, AttributeError, RuntimeError) as exc:
-        return str(exc)
+        status = StoreSender(assoc)(load_for_send(item))
+    except Exception as exc:  # unreadable file, encoding failure: this instance fails, not the push
+        return str(exc) or type(exc).__name__
     code = int(getattr(status, "Status", -1)) if status else -1
     if code == STORE_SUCCESS:
         return None

@@ -13,7 +13,6 @@ every association, transient, "no reason given").
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +27,7 @@ from pynetdicom.transport import ThreadedAssociationServer
 
 from drimbox.config import PacsSimulatorSettings
 from drimbox.dicom.dimse.contexts import prefer_requestor_syntaxes
+from drimbox.dicom.dimse.tuning import tuning_handler
 from drimbox.errors import DicomDataError
 from drimbox.kit.pacs.archive import Archive
 from drimbox.kit.pacs.query import (
@@ -81,14 +81,6 @@ class _MultiTitleAE(ApplicationEntity):
     def ae_title(self, value: str) -> None:
         parent: Any = ApplicationEntity.__dict__["ae_title"]
         parent.fset(self, value)
-
-
-def _no_delay(event: Event) -> None:
-    """Disable Nagle's algorithm: with it, each C-STORE waits for the peer's delayed ACK
-    (≈40 ms per instance with dcmtk peers, measured: 9 MB/s instead of 60+ MB/s)."""
-    sock = getattr(event.assoc.dul.socket, "socket", None)
-    if sock is not None:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def parse_destination(address: str) -> tuple[str, int]:
@@ -166,7 +158,7 @@ class PacsSimulator:
             return
         self._stopping.clear()
         handlers: list[Any] = [
-            (evt.EVT_CONN_OPEN, _no_delay),
+            tuning_handler(),
             (evt.EVT_REQUESTED, self._on_requested),
             (evt.EVT_C_ECHO, self._on_echo),
             (evt.EVT_C_FIND, self._on_find),
@@ -308,7 +300,7 @@ class PacsSimulator:
                 {
                     "contexts": storage_contexts(rows) or [build_context(VERIFICATION)],
                     "max_pdu": 0,
-                    "evt_handlers": [(evt.EVT_CONN_OPEN, _no_delay), (evt.EVT_ACCEPTED, _install)],
+                    "evt_handlers": [tuning_handler(), (evt.EVT_ACCEPTED, _install)],
                 },
             )
             if error is not None:

@@ -31,6 +31,17 @@ def test_expected_uids_cross_check_the_originator() -> None:
     assert table.match("DRIMBOX", 7, "9.9") is None
 
 
+def test_a_non_strict_route_takes_unexpected_instances_by_originator_only() -> None:
+    """RAD-107 retrieves what the KOS lists (expected) but the PACS may send the whole series."""
+    table = RoutingTable()
+    loose = Route("DRIMBOX", 8, frozenset({"1.1"}), lambda instance: True, strict=False)
+    table.add(loose)
+    assert table.match("DRIMBOX", 8, "1.1") is loose
+    assert table.match("DRIMBOX", 8, "9.9") is loose  # with the originator: ours, filtered later
+    assert table.match(None, None, "1.1") is loose  # without: only an expected UID routes
+    assert table.match(None, None, "9.9") is None
+
+
 def test_without_originator_fields_only_a_unique_expected_uid_routes() -> None:
     table = RoutingTable()
     a = route("DRIMBOX", 1, {"1.1", "shared"})
