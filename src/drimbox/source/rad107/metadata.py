@@ -69,14 +69,17 @@ async def series_metadata(
             return selected[1]
     node = pacs_of(service.settings, kos)
     timeout = service.settings.source.wado.pacs_timeout
-    plan = await plan_series(service.dimse, node, kos, series_uid, wanted, timeout)
+    records = await service.archive.instances_of(kos.id, series_uid)
+    wanted_set = set(wanted)
+    granted = [r for r in records if r.sop_instance_uid in wanted_set]
+    plan = await plan_series(service.dimse, node, kos, series_uid, granted, timeout)
     items: dict[str, dict[str, Any]] = {}
     async for instance in pacs_instances(service.dimse, plan, timeout):
         items[instance.sop_instance_uid] = await asyncio.to_thread(
             instance_json, instance.data, instance.sop_instance_uid
         )
-    ordered = [items[sop] for sop in plan.wanted]
-    if cache is not None:
+    ordered = [items[sop] for sop in plan.wanted if sop in items]  # minus PACS-deleted ones
+    if cache is not None and len(ordered) == len(plan.wanted):
         document = cache_document(plan.patient_ids, ordered)
         await asyncio.to_thread(cache.put_metadata, study_uid, series_uid, document)
     return ordered

@@ -21,7 +21,7 @@ from typing import Any
 
 from drimbox.dicom.transfer import parse_accept
 from drimbox.errors import DrimboxError
-from drimbox.source.archive import KosRecord
+from drimbox.source.archive import InstanceRecord, KosRecord
 
 from .cache import SeriesCache, VariantWriter
 from .metadata import cache_document, instance_json
@@ -61,9 +61,9 @@ async def prefetch(service: Rad107Service, kos: KosRecord) -> PrefetchReport:
         return report
     for series in await service.archive.series_of(kos.id):
         uid = series.series_instance_uid
-        sops = [i.sop_instance_uid for i in await service.archive.instances_of(kos.id, uid)]
+        instances = await service.archive.instances_of(kos.id, uid)
         try:
-            report.cached[uid] = await _prefetch_series(service, cache, kos, uid, sops)
+            report.cached[uid] = await _prefetch_series(service, cache, kos, uid, instances)
         except (DrimboxError, OSError) as exc:
             log.warning(
                 "pre-fetch of series %s (KOS %s) failed: %s", uid, kos.sop_instance_uid, exc
@@ -73,12 +73,16 @@ async def prefetch(service: Rad107Service, kos: KosRecord) -> PrefetchReport:
 
 
 async def _prefetch_series(
-    service: Rad107Service, cache: SeriesCache, kos: KosRecord, series_uid: str, sops: list[str]
+    service: Rad107Service,
+    cache: SeriesCache,
+    kos: KosRecord,
+    series_uid: str,
+    instances: list[InstanceRecord],
 ) -> int:
     settings = service.settings.source
     timeout = settings.wado.pacs_timeout
     node = pacs_of(service.settings, kos)
-    plan = await plan_series(service.dimse, node, kos, series_uid, sops, timeout)
+    plan = await plan_series(service.dimse, node, kos, series_uid, instances, timeout)
     ranges = parse_accept(lossy_accept(settings.wado.default_lossy_syntax))
     lossy: VariantWriter | None = None
     lossless: VariantWriter | None = None

@@ -1,10 +1,14 @@
 """PACS → transcode → parts: what a RAD-107 request sends, instance by instance, as it arrives.
 
 Which PACS: the one the KOS was produced for (its ``pacs_name``, else its ``pacs_index``).
-Before anything is sent we query the PACS (C-FIND study, then image level): this checks that it
-is reachable (502 E207 / 504 E208), that the patient is the KOS's (406 E209), that the series
-still exists (410 E206), and gives the SOP Instance UIDs that route the C-MOVE/C-GET. Only the
-instances the KOS references are sent ("only what the KOS grants").
+Before anything is sent we query the PACS at study level (one C-FIND answer): this checks that it
+is reachable (502 E207 / 504 E208), that the patient is the KOS's (406 E209) and that the study
+still exists (410 E206). The retrieve starts right after: the KOS already lists the instances,
+so no image-level C-FIND (1300 answers for a CT, most of a second) delays the first part. The
+retrieve is series-level (IMAGE level for one instance); whatever else the PACS sends for it is
+dropped: only the instances the KOS references are sent ("only what the KOS grants").
+A referenced instance the PACS no longer has (deleted before its IOCM note reached us) is
+skipped with a warning; when none is left the answer is 410 E206.
 
 Per-instance negotiation: the syntax is chosen for each instance from its stored syntax and
 image traits. The first instance is negotiated before the response starts, so "nothing
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from drimbox.config import PacsNode, Settings
-from drimbox.dicom.dimse import DimseClient, ReceivedInstance
+from drimbox.dicom.dimse import DimseClient, ReceivedInstance, RetrieveIncomplete
 from drimbox.dicom.transcode import TranscodeError, TranscodePool, describe, transcode_stream
 from drimbox.dicom.transfer import (
     EXPLICIT_VR_LE,
@@ -35,8 +39,8 @@ from drimbox.dicom.transfer import (
     NotAcceptable,
     negotiate,
 )
-from drimbox.errors import ConfigError, PacsTimeout, PacsUnavailable
-from drimbox.source.archive import KosRecord
+from drimbox.errors import ConfigError, PacsError, PacsTimeout
+from drimbox.source.archive import InstanceRecord, KosRecord
 
 from .checks import check_identity
 from .errors import ImagesDeleted, NoAcceptableSyntax
@@ -55,9 +59,9 @@ class SeriesPlan:
     study_uid: str
     series_uid: str
     wanted: tuple[str, ...]
-    """SOP Instance UIDs to send: referenced by the KOS and present in the PACS."""
-    pacs_sops: frozenset[str]
-    """Every instance the PACS holds in the series (routes and cross-checks the retrieve)."""
+    """SOP Instance UIDs to send, in KOS order: those the KOS references."""
+    sop_classes: frozenset[str]
+    """Their SOP classes (the presentation contexts of a C-GET)."""
     patient_ids: tuple[str, ...]
 
 
@@ -104,10 +108,10 @@ async def plan_series(
     node: PacsNode,
     kos: KosRecord,
     series_uid: str,
-    kos_sops: Iterable[str],
+    kos_instances: Iterable[InstanceRecord],
     timeout: float,
 ) -> SeriesPlan:
-    """Query the PACS and decide what to send (raises 502/504/406/410)."""
+    """Query the PACS (study level) and decide what to send (raises 502/504/406/410)."""
     study_uid = kos.study_instance_uid
     studies = await within(
         timeout, client.find_studies(node, StudyInstanceUID=study_uid), node, "C-FIND"
@@ -116,16 +120,12 @@ async def plan_series(
         raise ImagesDeleted(f"study {study_uid} is no longer in the PACS")
     patient_ids = tuple(dict.fromkeys(s.patient_id for s in studies if s.patient_id))
     check_identity(kos, patient_ids)
-    found = await within(
-        timeout, client.find_instances(node, study_uid, series_uid), node, "C-FIND"
-    )
-    pacs_sops = frozenset(i.sop_instance_uid for i in found)
-    wanted = tuple(sop for sop in kos_sops if sop in pacs_sops)
-    if not wanted:
-        raise ImagesDeleted(
-            f"the instances of series {series_uid} referenced by the KOS are no longer in the PACS"
-        )
-    return SeriesPlan(kos, node, study_uid, series_uid, wanted, pacs_sops, patient_ids)
+    instances = [i for i in kos_instances if i.series_instance_uid == series_uid]
+    if not instances:
+        raise ImagesDeleted(f"the KOS references no instance of series {series_uid}")
+    wanted = tuple(dict.fromkeys(i.sop_instance_uid for i in instances))
+    sop_classes = frozenset(i.sop_class_uid for i in instances)
+    return SeriesPlan(kos, node, study_uid, series_uid, wanted, sop_classes, patient_ids)
 
 
 async def close_quietly(iterator: AsyncIterator[Any]) -> None:
@@ -142,37 +142,68 @@ async def pacs_instances(
 ) -> AsyncGenerator[ReceivedInstance, None]:
     """The wanted instances as the PACS delivers them; closing this cancels the retrieve.
 
-    The retrieve is series-level (what every PACS supports); instances the KOS does not grant
-    are dropped here, and the retrieve is cancelled (C-CANCEL) as soon as all wanted ones have
-    arrived, unless they are the whole series.
+    ``only``: a subset of ``plan.wanted``; one instance is retrieved at IMAGE level, more at
+    series level. Anything else the PACS sends is dropped here. After the last wanted instance
+    the retrieve is allowed to end normally (its final response is due: completeness check,
+    polite release); if the PACS instead sends more (instances the KOS does not reference), it
+    is cancelled. A wanted instance the PACS does not have is skipped with a warning; none at
+    all raises ImagesDeleted (410 E206, before the first part).
     """
     wanted = set(plan.wanted if only is None else only)
-    wanted_all = wanted >= plan.pacs_sops
-    remaining = len(wanted)
-    source = client.retrieve_series(plan.node, plan.study_uid, plan.series_uid, plan.pacs_sops)
+    count = len(wanted)
+    image_level = tuple(wanted) if len(wanted) == 1 else ()
+    source = client.retrieve_series(
+        plan.node,
+        plan.study_uid,
+        plan.series_uid,
+        wanted,
+        sop_class_uids=plan.sop_classes,
+        strict=False,
+        only=image_level,
+    )
+
+    async def next_instance() -> ReceivedInstance | None:
+        """The next instance, None at the normal end (missing ones are logged)."""
+        try:
+            return await asyncio.wait_for(anext(source), idle_timeout)
+        except StopAsyncIteration:
+            return None
+        except TimeoutError:
+            raise PacsTimeout(
+                f"no instance received for {idle_timeout:g} s", pacs=plan.node.name
+            ) from None
+        except RetrieveIncomplete as exc:
+            if exc.failed or not exc.missing:
+                raise
+            if len(exc.missing) == count:
+                raise ImagesDeleted(
+                    f"none of the {count} instance(s) of series {plan.series_uid} referenced by "
+                    "the KOS is still in the PACS"
+                ) from None
+            log.warning(
+                "%s: %d instance(s) of series %s referenced by KOS %s are no longer in the "
+                "PACS; sent without them",
+                plan.node.name,
+                len(exc.missing),
+                plan.series_uid,
+                plan.kos.sop_instance_uid,
+            )
+            return None
+
     try:
-        while remaining:
-            try:
-                instance = await asyncio.wait_for(anext(source), idle_timeout)
-            except StopAsyncIteration:
-                raise PacsUnavailable(
-                    f"the retrieve ended with {remaining} referenced instance(s) missing",
-                    pacs=plan.node.name,
-                ) from None
-            except TimeoutError:
-                raise PacsTimeout(
-                    f"no instance received for {idle_timeout:g} s", pacs=plan.node.name
-                ) from None
+        while wanted:
+            instance = await next_instance()
+            if instance is None:
+                return
             if instance.sop_instance_uid in wanted:
                 wanted.discard(instance.sop_instance_uid)
-                remaining -= 1
                 yield instance
-        if wanted_all:
-            # Everything the PACS holds was wanted: its final response is due, so let the
-            # retrieve end normally (completeness check, polite release) rather than cancel it.
-            with contextlib.suppress(StopAsyncIteration, TimeoutError):
-                for _ in range(len(plan.pacs_sops) + 1):  # bounded: no more instances can come
-                    await asyncio.wait_for(anext(source), idle_timeout)
+        try:
+            await next_instance()  # the final response, or an unreferenced instance: cancel
+        except PacsError as exc:  # every referenced instance is out: the response is whole
+            log.warning(
+                "%s: the retrieve ended badly after the last instance: %s", plan.node.name, exc
+            )
     finally:
         await close_quietly(source)
 

@@ -18,7 +18,7 @@ from drimbox.source.archive import KosRecord
 
 from .cache import CachedVariant, SeriesCache
 from .checks import check_identity
-from .errors import ImagesDeleted, NoAcceptableSyntax
+from .errors import NoAcceptableSyntax
 from .retrieval import (
     OutPart,
     SeriesPlan,
@@ -157,9 +157,13 @@ async def open_parts(
             check_identity(kos, variant.patient_ids)
             return await _first_of(parts_from_cache(cache, variant, wanted), "cache", len(wanted))
     node = pacs_of(service.settings, kos)
-    plan = await plan_series(service.dimse, node, kos, series_uid, kos_sops, wado.pacs_timeout)
-    if only is not None and only not in plan.pacs_sops:
-        raise ImagesDeleted(f"instance {only} is no longer in the PACS")
+    granted = set(wanted)
+    records = [
+        r
+        for r in await service.archive.instances_of(kos.id, series_uid)
+        if r.sop_instance_uid in granted
+    ]
+    plan = await plan_series(service.dimse, node, kos, series_uid, records, wado.pacs_timeout)
     instances = pacs_instances(service.dimse, plan, wado.pacs_timeout, only=wanted)
     parts: AsyncGenerator[OutPart, None] = transcoded_parts(
         instances,
