@@ -8,7 +8,6 @@ away the producer is told (``put`` returns False) and never blocks forever.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import threading
 from collections.abc import Callable
@@ -20,9 +19,18 @@ _POLL_SECONDS = 0.2
 
 
 class Channel(Generic[T]):
+    """Items cross from threads to the loop without waiting for it while there is room.
+
+    A producer takes a slot (blocking only when ``maxsize`` items are waiting) and schedules the
+    hand-off on the loop; it never waits for the loop to run. Waiting for the loop on every item
+    (``run_coroutine_threadsafe(...).result()``) held each C-STORE response until the event loop
+    was free, which doubled the time to stream a series (bench/RESULTS.md).
+    """
+
     def __init__(self, loop: asyncio.AbstractEventLoop, maxsize: int = 16) -> None:
         self._loop = loop
-        self._queue: asyncio.Queue[T] = asyncio.Queue(maxsize)
+        self._queue: asyncio.Queue[T] = asyncio.Queue()  # bounded by the slots below
+        self._slots = threading.Semaphore(maxsize)
         self._closed = threading.Event()
 
     @property
@@ -31,26 +39,23 @@ class Channel(Generic[T]):
 
     def put(self, item: T) -> bool:
         """Called from a worker thread: wait for room; False if the consumer has gone."""
+        while not self._slots.acquire(timeout=_POLL_SECONDS):
+            if self._closed.is_set():
+                return False
         if self._closed.is_set():
+            self._slots.release()
             return False
         try:
-            future = asyncio.run_coroutine_threadsafe(self._queue.put(item), self._loop)
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
         except RuntimeError:  # event loop closed
             self._closed.set()
             return False
-        while True:
-            try:
-                future.result(timeout=_POLL_SECONDS)
-                return True
-            except concurrent.futures.TimeoutError:
-                if self._closed.is_set():
-                    future.cancel()
-                    return False
-            except concurrent.futures.CancelledError:
-                return False
+        return True
 
     async def get(self) -> T:
-        return await self._queue.get()
+        item = await self._queue.get()
+        self._slots.release()
+        return item
 
     def close(self) -> None:
         """Called by the consumer: producers stop waiting and their next put returns False."""
