@@ -39,7 +39,7 @@ from drimbox.dicom.kos import (
 )
 from drimbox.kit.idp import IdpSimulator, Professional, create_app
 from drimbox.kit.peers.common import free_port, port_open, stop_process
-from pacs_retrieve import OUR_AE, simulator_process
+from pacs_retrieve import OUR_AE, SOURCES
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support.servers import serve_asgi
@@ -159,8 +159,9 @@ prefetch_on_kos = false
 
 
 @contextmanager
-def pacs_and_idp(series: SeriesOnDisk) -> Iterator[Stack]:
-    """The PACS simulator (separate process) and the IdP (thread), with a minted token."""
+def pacs_and_idp(series: SeriesOnDisk, pacs: str = "sim") -> Iterator[Stack]:
+    """The PACS (``sim``: our simulator, a separate process; ``dcmqrscp``: dcmtk's C++
+    archive, C-MOVE only) and the IdP (thread), with a minted token."""
     if WORK.exists():  # a fresh database, KOS and caches on every run
         subprocess.run(["rm", "-rf", str(WORK)], check=True)
     sim_work = WORK / "sim"
@@ -168,7 +169,7 @@ def pacs_and_idp(series: SeriesOnDisk) -> Iterator[Stack]:
     receiver_port = free_port()
     idp = IdpSimulator(clients={CLIENT_ID: CLIENT_SECRET})
     with (
-        simulator_process(sim_work, series, receiver_port) as node,
+        SOURCES[pacs](sim_work, series, receiver_port) as node,
         serve_asgi(create_app(idp)) as server,
     ):
         token = idp.tokens.mint(DOCTOR, client_id=CLIENT_ID, lifetime=3600).token

@@ -174,10 +174,12 @@ async def own_source_side(args: argparse.Namespace, series: SeriesOnDisk) -> lis
     through to the cache), requests 2… are warm (served from that cache)."""
     rows = []
     patient_id = perf_dataset().files[0].patient_id
-    with source_stack.pacs_and_idp(series) as stack:
+    with source_stack.pacs_and_idp(series, args.pacs) as stack:
         for method in args.methods:
             for profile in args.profiles:
-                side = f"source C-{method.upper()}"
+                side = f"source C-{method.upper()}" + (
+                    " (dcmqrscp)" if args.pacs == "dcmqrscp" else ""
+                )
                 with source_stack.source_process(
                     stack, series, method, profile, patient_id, passthrough=args.passthrough
                 ) as source:
@@ -301,6 +303,12 @@ def main() -> None:
         action="store_true",
         help="our Source with source.wado.prefer_passthrough = true (stored syntax if accepted)",
     )
+    parser.add_argument(
+        "--pacs",
+        choices=("sim", "dcmqrscp"),
+        default="sim",
+        help="the PACS behind our Source: the kit's simulator, or dcmqrscp (C++; C-MOVE only)",
+    )
     parser.add_argument("--no-source", action="store_true", help="Orthanc side only")
     parser.add_argument("--no-orthanc", action="store_true")
     parser.add_argument("--no-netns", action="store_true")
@@ -309,6 +317,8 @@ def main() -> None:
     args.methods = [m for m in args.methods.split(",") if m]
     if set(args.profiles) - set(PROFILES):
         parser.error(f"profiles: choose from {', '.join(PROFILES)}")
+    if args.pacs == "dcmqrscp" and args.methods != ["move"]:
+        parser.error("dcmqrscp's C-GET cannot send JPEG-LS as stored: use --methods move")
     if args.source and not (args.token and args.kos):
         parser.error("--source needs --token and --kos")
     # A Source given by URL runs in *our* namespace only if we do not leave it.

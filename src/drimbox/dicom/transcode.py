@@ -187,10 +187,14 @@ def _to_12_bits(image: _Image) -> None:
     lo = min(int(f.min()) for f in image.frames)
     hi = max(int(f.max()) for f in image.frames)
     scale = max(1.0, (hi - lo) / 4095.0)
+    if lo >= 0 and hi <= 4095:
+        lo = 0  # already 12-bit values (most CT stored as 16 bits): no shift, no copy
     image.frames = [
-        np.round((f.astype(np.float64) - lo) / scale).astype(np.uint16)
+        np.round((f.astype(np.float32) - lo) / scale).astype(np.uint16)
         if scale > 1
-        else (f.astype(np.int32) - lo).astype(np.uint16)
+        else (
+            f if lo == 0 and f.dtype == np.uint16 else (f.astype(np.int32) - lo).astype(np.uint16)
+        )
         for f in image.frames
     ]
     ds = image.ds

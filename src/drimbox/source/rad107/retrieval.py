@@ -293,10 +293,15 @@ async def transcoded_parts(
             arrived.append(instance)
             yield instance.data
 
+    decided: dict[tuple[str, ImageTraits], Negotiated | NotAcceptable] = {}
+
     def target_for(data: bytes) -> str:
         instance = arrived.popleft()
         stored, traits = describe(data)
-        choice = choose(ranges, stored, traits, prefer_passthrough)
+        key = (stored, traits)
+        choice = decided.get(key) or decided.setdefault(
+            key, choose(ranges, stored, traits, prefer_passthrough)
+        )
         if isinstance(choice, NotAcceptable):
             raise NoAcceptableSyntax(
                 f"instance {instance.sop_instance_uid} (stored as {stored}) cannot be sent in "
