@@ -20,14 +20,30 @@ ANONYMOUS = "anonymous"
 RETRIEVE_SERIES = "rad107.retrieve.series"
 RETRIEVE_INSTANCE = "rad107.retrieve.instance"
 METADATA = "rad107.metadata.series"
+RETRIEVE_STUDY = "rad107.retrieve.study"
+RETRIEVE_FRAMES = "rad107.retrieve.frames"
+RETRIEVE_BULK = "rad107.retrieve.bulk"
 
-__all__ = ["ANONYMOUS", "DENIED", "FAILURE", "METADATA", "SUCCESS", "AccessAudit"]
+__all__ = [
+    "ANONYMOUS",
+    "DENIED",
+    "FAILURE",
+    "METADATA",
+    "RETRIEVE_BULK",
+    "RETRIEVE_FRAMES",
+    "RETRIEVE_STUDY",
+    "SUCCESS",
+    "AccessAudit",
+]
 
 
-def object_id(study_uid: str, series_uid: str, sop_uid: str | None = None) -> str:
-    """``study/series[/instance]``: what was asked for (UIDs are ≤ 64 characters each)."""
-    parts = [study_uid, series_uid] + ([sop_uid] if sop_uid else [])
-    return "/".join(p[:64] for p in parts)
+def object_id(
+    study_uid: str, series_uid: str | None = None, sop_uid: str | None = None, extra: str = ""
+) -> str:
+    """``study[/series[/instance]][/extra]``: what was asked for (UIDs are ≤ 64 characters
+    each; ``extra`` is the frame list or bulk tag, cut to keep the column bounded)."""
+    parts = [study_uid] + [p for p in (series_uid, sop_uid) if p]
+    return "/".join([p[:64] for p in parts] + ([extra[:40]] if extra else []))
 
 
 class AccessAudit:

@@ -89,6 +89,19 @@ async def check_kos(
     return kos
 
 
+async def check_study_kos(archive: KosArchive, kos_uid: str, study_uid: str) -> KosRecord:
+    """Study-level retrieve: the KOS exists and is this study's (404 E205), still published
+    (410 E206). It then grants every series it references."""
+    kos = await archive.get_by_sop_uid(kos_uid)
+    if kos is None:
+        raise KosUnknown(f"no KOS {kos_uid} in this Source's archive")
+    if kos.study_instance_uid != study_uid:
+        raise KosOtherStudy(f"KOS {kos_uid} is not the manifest of study {study_uid}")
+    if kos.withdrawn:
+        raise KosWithdrawn(f"KOS {kos_uid} is {kos.status}: its images are no longer shared")
+    return kos
+
+
 def identity_matches(kos_patient: PatientIdentity, pacs_ids: Iterable[str]) -> bool:
     """INS, else IPP (DB.VI-SO.33): does the PACS know the patient by the KOS's identifier?
 

@@ -87,3 +87,21 @@ class NoAcceptableSyntax(Rad107Error):
     def __init__(self, message: str, supported: Sequence[str]) -> None:
         super().__init__(message)
         self.supported = tuple(supported)
+
+
+class FrameNotFound(Rad107Error):
+    """A frame number beyond Number of Frames, or frames of an instance without pixel data.
+
+    PS3.18 §10.4.1.1.2 makes such a request an error without naming the status; we answer 404,
+    because the target resource (that frame) does not exist, while the request is well formed.
+    """
+
+    http_status = 404
+    code = "FRAME_NOT_FOUND"
+
+
+class BulkDataNotFound(Rad107Error):
+    """The instance has no bulk data element at that tag (path)."""
+
+    http_status = 404
+    code = "BULKDATA_NOT_FOUND"
