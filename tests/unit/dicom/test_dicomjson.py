@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from types import SimpleNamespace
 
@@ -33,6 +34,23 @@ def test_native_pixel_data_keeps_its_vr(images: SimpleNamespace) -> None:
     data, _ = images.multiframe12()
     meta = instance_metadata(data, bulk_under(URL + "/"))
     assert meta["7FE00010"]["vr"] == "OW"
+    assert meta["7FE00010"]["BulkDataURI"] == f"{URL}/bulk/7FE00010"
+
+
+def test_nested_bulk_data_uris_carry_their_path(images: SimpleNamespace) -> None:
+    """An icon's Pixel Data must not get the URI of the image's own Pixel Data."""
+    data, _ = images.ct_signed_jpegls()
+    ds = dcmread(io.BytesIO(data))
+    icon = Dataset()
+    icon.Rows, icon.Columns = 64, 64
+    icon.PixelData = bytes(64 * 64 * 2)
+    icon["PixelData"].VR = "OW"
+    ds.IconImageSequence = [icon]
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    meta = instance_metadata(out.getvalue(), bulk_under(URL))
+    nested = meta["00880200"]["Value"][0]["7FE00010"]
+    assert nested == {"vr": "OW", "BulkDataURI": f"{URL}/bulk/00880200/0/7FE00010"}
     assert meta["7FE00010"]["BulkDataURI"] == f"{URL}/bulk/7FE00010"
 
 
