@@ -24,6 +24,7 @@ from pydicom.dataset import Dataset
 from drimbox.errors import DrimboxError
 
 EXPLICIT_VR_LE = "1.2.840.10008.1.2.1"
+IMPLICIT_VR_LE = "1.2.840.10008.1.2"
 BIG_ENDIAN = "1.2.840.10008.1.2.2"
 JPEG_BASELINE = "1.2.840.10008.1.2.4.50"
 JPEG_EXTENDED = "1.2.840.10008.1.2.4.51"
@@ -318,6 +319,13 @@ def _syntax_quality(ranges: list[AcceptRange], uid: str) -> tuple[float, AcceptR
         if best is None or rank > best[0] or (rank == best[0] and r.q > best[1]):
             best = (rank, r.q, r)
     return None if best is None else (best[1], best[2])
+
+
+def negotiable(stored: str) -> str:
+    """The syntax negotiation starts from: Implicit VR Little Endian is never sent over DICOMweb
+    (PS3.18 §8.7.3.5.2), so such an instance is offered as Explicit VR Little Endian, a lossless
+    rewrite of the same values (a C-STORE SCP may well receive implicit VR from a PACS)."""
+    return EXPLICIT_VR_LE if stored == IMPLICIT_VR_LE else stored
 
 
 def negotiate(

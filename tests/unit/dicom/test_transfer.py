@@ -232,3 +232,11 @@ def test_invalid_accept_is_a_precise_error(header: str, message: str) -> None:
     with pytest.raises(AcceptHeaderError, match=message.replace("(", r"\(")) as info:
         parse_accept([header])
     assert info.value.http_status == 400
+
+
+def test_implicit_vr_is_negotiated_as_explicit_vr() -> None:
+    """PS3.18 §8.7.3.5.2: Implicit VR Little Endian is never sent over DICOMweb."""
+    from drimbox.dicom.transfer import EXPLICIT_VR_LE, IMPLICIT_VR_LE, negotiable
+
+    assert negotiable(IMPLICIT_VR_LE) == EXPLICIT_VR_LE
+    assert negotiable("1.2.840.10008.1.2.4.80") == "1.2.840.10008.1.2.4.80"

@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from drimbox.dicom.transfer import parse_accept
+from drimbox.dicom.transfer import negotiable, parse_accept
 from drimbox.errors import DrimboxError
 from drimbox.source.archive import InstanceRecord, KosRecord
 
@@ -27,7 +27,6 @@ from .cache import SeriesCache, VariantWriter
 from .metadata import cache_document, instance_json
 from .retrieval import (
     SeriesPlan,
-    negotiable,
     pacs_instances,
     pacs_of,
     plan_series,

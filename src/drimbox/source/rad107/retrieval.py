@@ -32,11 +32,11 @@ from drimbox.config import PacsNode, Settings
 from drimbox.dicom.dimse import DimseClient, ReceivedInstance, RetrieveIncomplete
 from drimbox.dicom.transcode import TranscodeError, TranscodePool, describe, transcode_stream
 from drimbox.dicom.transfer import (
-    EXPLICIT_VR_LE,
     AcceptRange,
     ImageTraits,
     Negotiated,
     NotAcceptable,
+    negotiable,
     negotiate,
 )
 from drimbox.errors import ConfigError, PacsError, PacsTimeout
@@ -251,20 +251,10 @@ class _RequestPool(TranscodePool):
         """The shared pool belongs to the service."""
 
 
-IMPLICIT_VR_LE = "1.2.840.10008.1.2"
-
-
-def negotiable(stored: str) -> str:
-    """The syntax negotiation starts from: Implicit VR Little Endian is never sent over DICOMweb
-    (PS3.18 §8.7.3.5.2), so such an instance is offered as Explicit VR Little Endian, a lossless
-    rewrite of the same values (our C-STORE SCP may well receive implicit VR from a PACS)."""
-    return EXPLICIT_VR_LE if stored == IMPLICIT_VR_LE else stored
-
-
 def choose(
     ranges: list[AcceptRange], stored: str, traits: ImageTraits, prefer_passthrough: bool
 ) -> Negotiated | NotAcceptable:
-    """:func:`negotiate` from the :func:`negotiable` syntax."""
+    """:func:`negotiate` for an instance stored as ``stored`` (see :func:`negotiable`)."""
     return negotiate(ranges, negotiable(stored), traits, prefer_passthrough=prefer_passthrough)
 
 
