@@ -98,3 +98,19 @@ def drimbox_command() -> list[str]:
     """The ``drimbox`` entry point of this interpreter's environment."""
     script = Path(sys.executable).parent / "drimbox"
     return [str(script)] if script.exists() else [sys.executable, "-m", "drimbox.cli"]
+
+
+def machine_cpu_busy_s() -> float:
+    """CPU-seconds all CPUs have spent busy since boot (/proc/stat: all but idle and iowait)."""
+    first = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in first[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU-seconds of one live process (0 when it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

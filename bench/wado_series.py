@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 from dataclasses import dataclass, replace
@@ -40,9 +41,11 @@ from bench_support import (
     SeriesOnDisk,
     commit,
     machine,
+    machine_cpu_busy_s,
     median,
     peak_rss_mb,
     perf_dataset,
+    process_cpu_s,
     the_series,
 )
 from drimbox.kit.peers import Orthanc
@@ -55,8 +58,11 @@ ORTHANC_ACCEPT = {
     "ans": 'multipart/related; type="application/dicom"; transfer-syntax=*',
     "lossy": 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.51',
 }
-# DESIGN §5 targets: (warm total, cold total, first part) in seconds.
-TARGETS = {"ans": (0.6, 5.0, 0.3), "lossy": (1.0, 9.0, 0.5)}
+# DESIGN §5 targets: (warm total, cold total, first part) in seconds, by what the Source did:
+# sent the stored syntax (pass-through), or transcoded (lossy .51, or lossless .70 for the ANS
+# header, which costs the same decode + encode).
+STORED_SYNTAX = "1.2.840.10008.1.2.4.80"
+TARGETS = {"pass-through": (0.6, 5.0, 0.3), "transcoded": (1.0, 9.0, 0.5)}
 RSS_TARGET_MB = 500
 
 
@@ -195,7 +201,17 @@ async def own_source_side(args: argparse.Namespace, series: SeriesOnDisk) -> lis
                         async with make_client(timeout=300) as client:
                             what = f"{side} {profile}"
                             rows.append(await start_up(client, request, series, side, profile))
+                            tree = [source.pid, *source_stack.descendants(source.pid)]
+                            busy, before = machine_cpu_busy_s(), [process_cpu_s(p) for p in tree]
                             cold = await timed(client, request, series, f"{what} cold")
+                            busy = machine_cpu_busy_s() - busy
+                            used = [process_cpu_s(p) - b for p, b in zip(tree, before, strict=True)]
+                            print(
+                                f"  {what} cold CPU: machine busy {busy:.1f} s of "
+                                f"{(os.cpu_count() or 1) * cold.total_s:.1f} s available; "
+                                f"Source {used[0]:.1f} s, children {sum(used[1:]):.1f} s",
+                                flush=True,
+                            )
                             for _ in range(200):  # the write-through commit, bounded wait
                                 if source.cached():
                                     break
@@ -262,13 +278,14 @@ def report(rows: list[Row], server_rss: float | None) -> None:
         ratio = f"{peer.total_s / r.total_s:.2f}" if peer and measured else "-"
         target = "-"
         if r.side.startswith("source") and r.phase in ("cold", "warm"):
-            warm, cold, first = TARGETS[r.profile]
+            kind = "pass-through" if r.syntaxes == STORED_SYNTAX else "transcoded"
+            warm, cold, first = TARGETS[kind]
             limit = warm if r.phase == "warm" else cold
             ok = r.total_s <= limit and r.first_s <= first
             if r.rss_mb is not None:
                 ok = ok and r.rss_mb <= RSS_TARGET_MB
             target = (
-                f"{'met' if ok else 'MISSED'} (≤{limit} s, first ≤{first} s, "
+                f"{'met' if ok else 'MISSED'} ({kind}: ≤{limit} s, first ≤{first} s, "
                 f"RSS ≤{RSS_TARGET_MB} MB)"
             )
         rss = f"{r.rss_mb:.0f}" if r.rss_mb is not None else "-"
