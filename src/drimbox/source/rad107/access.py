@@ -14,6 +14,7 @@ from drimbox.auth.errors import AccessDenied
 from drimbox.auth.introspection import TokenInfo
 from drimbox.errors import DrimboxError
 from drimbox.source.archive import KosRecord
+from drimbox.web.app import error_code
 
 from . import audit as au
 from .checks import (
@@ -28,14 +29,6 @@ from .errors import NoAcceptableSyntax, Rad107Error
 from .service import Rad107Service
 
 log = logging.getLogger(__name__)
-
-
-def error_code(exc: DrimboxError) -> str:
-    """The class's own ``code``, else its DRIM-M user code, else its name (as web.app does)."""
-    code = getattr(exc, "code", None)
-    if isinstance(code, str) and code:
-        return code
-    return exc.user_code or type(exc).__name__
 
 
 def error_response(exc: DrimboxError) -> JSONResponse:

@@ -16,9 +16,10 @@ from drimbox.config import Settings
 from drimbox.dicom.multipart import new_boundary
 from drimbox.dicom.transfer import DICOM_MEDIA, parse_accept, quality_of
 from drimbox.errors import DrimboxError
+from drimbox.web.app import error_code
 
 from . import audit as au
-from .access import Access, checked_kos, error_code, error_response
+from .access import Access, checked_kos, error_response
 from .errors import NoAcceptableSyntax
 from .frames import retrieve_bulk, retrieve_frames
 from .metadata import render, series_metadata

@@ -203,3 +203,16 @@ def dataset_of(part: Part) -> Dataset:
 
 def archive_paths(root: Path) -> Path:
     return root / PACS_AE
+
+
+async def get(url: str, headers: dict[str, str]) -> httpx.Response:
+    """One GET on a fresh connection."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        return await client.get(url, headers=headers)
+
+
+def outcome(answer: httpx.Response) -> tuple[int, str]:
+    """(status, code) of a refusal, after checking its JSON body is well formed."""
+    body: dict[str, Any] = answer.json()
+    assert body["message"] and body["status"] == answer.status_code, body
+    return answer.status_code, str(body["code"])

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from rad107_env import Source, SourceFactory, dataset_of, parts_of
+from rad107_env import Source, SourceFactory, dataset_of, get, parts_of
 
 from drimbox.config import CacheSettings
 from drimbox.kit.pacs.server import PacsSimulator
@@ -28,11 +27,6 @@ def stop_pacs(pacs: PacsSimulator) -> Iterator[PacsSimulator]:
     """Lets a test stop the PACS; it is started again (on a new port) afterwards."""
     yield pacs
     pacs.start()
-
-
-async def get(url: str, headers: dict[str, str]) -> httpx.Response:
-    async with httpx.AsyncClient(timeout=30) as client:
-        return await client.get(url, headers=headers)
 
 
 def cache_settings(tmp_path: Path) -> CacheSettings:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
 import imagecodecs
 import numpy as np
 import pytest
@@ -27,7 +26,7 @@ from pixel_env import (
 )
 from pydicom import dcmread
 from pydicom.encaps import generate_frames
-from rad107_env import PACS_AE, Source, SourceFactory, parts_of
+from rad107_env import PACS_AE, Source, SourceFactory, get, outcome, parts_of
 
 from drimbox.config import CacheSettings
 from drimbox.dicom.transfer import EXPLICIT_VR_LE
@@ -48,17 +47,6 @@ def patients(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[SeriesF
     for s in series:
         by_patient.setdefault(s.patient_id, []).append(s)
     return by_patient
-
-
-async def get(url: str, headers: dict[str, str]) -> httpx.Response:
-    async with httpx.AsyncClient(timeout=30) as client:
-        return await client.get(url, headers=headers)
-
-
-def outcome(answer: httpx.Response) -> tuple[int, str]:
-    body: dict[str, Any] = answer.json()
-    assert body["message"] and body["status"] == answer.status_code, body
-    return answer.status_code, str(body["code"])
 
 
 def instance_url(source: Source, series_index: int, instance_index: int) -> str:

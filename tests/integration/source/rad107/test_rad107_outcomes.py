@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import httpx
 import pytest
-from rad107_env import DOCTOR, Source, SourceFactory, kos_for
+from rad107_env import DOCTOR, Source, SourceFactory, get, kos_for, outcome
 
 from drimbox.config import WadoSettings
 from drimbox.kit.idp.admin import FaultSettings
@@ -16,18 +15,6 @@ from drimbox.kit.pacs.server import PacsSimulator
 from drimbox.source.archive import UNPUBLISHED
 from drimbox.store.audit import audit_events
 from support.dicom_factory import uid
-
-
-async def get(url: str, headers: dict[str, str]) -> httpx.Response:
-    async with httpx.AsyncClient(timeout=30) as client:
-        return await client.get(url, headers=headers)
-
-
-def outcome(answer: httpx.Response) -> tuple[int, str]:
-    body: dict[str, Any] = answer.json()
-    assert body["message"], body
-    assert body["status"] == answer.status_code
-    return answer.status_code, str(body["code"])
 
 
 async def audit_rows(source: Source) -> list[Any]:

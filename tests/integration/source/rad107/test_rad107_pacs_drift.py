@@ -11,17 +11,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import httpx
 import pytest
-from rad107_env import Source, dataset_of, kos_for, parts_of
+from rad107_env import Source, dataset_of, get, kos_for, parts_of
 
 from drimbox.kit.pacs import server as pacs_server
 from support.dicom_factory import uid
-
-
-async def get(url: str, headers: dict[str, str]) -> httpx.Response:
-    async with httpx.AsyncClient(timeout=30) as client:
-        return await client.get(url, headers=headers)
 
 
 async def test_instance_deleted_from_the_pacs_is_skipped(

@@ -4,26 +4,13 @@ in KOS order, one multipart/related; the same checks and outcomes as the series 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
-import httpx
-from rad107_env import Source, dataset_of, kos_for, parts_of
+from rad107_env import Source, dataset_of, get, kos_for, outcome, parts_of
 
 from drimbox.dicom.transfer import EXPLICIT_VR_LE
 from drimbox.source.archive import UNPUBLISHED
 from drimbox.store.audit import audit_events
 from support.dicom_factory import uid
-
-
-async def get(url: str, headers: dict[str, str]) -> httpx.Response:
-    async with httpx.AsyncClient(timeout=30) as client:
-        return await client.get(url, headers=headers)
-
-
-def outcome(answer: httpx.Response) -> tuple[int, str]:
-    body: dict[str, Any] = answer.json()
-    assert body["message"] and body["status"] == answer.status_code, body
-    return answer.status_code, str(body["code"])
 
 
 def study_url(source: Source, study_uid: str) -> str:
