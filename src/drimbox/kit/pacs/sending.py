@@ -13,7 +13,9 @@ implicit VR little endian when that is all the peer accepted.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -143,6 +145,30 @@ class StoreSender:
             raise ValueError(reason)
         if accepted != syntax:
             return self._send(read_whole(dataset), msg_id=msg_id, priority=priority, **kwargs)
-        # Chunked mode: pynetdicom reads the file meta, checks the UIDs and streams the rest.
+        with _chunked_mode():  # pynetdicom streams the file's dataset as it is
+            return self._send(Path(dataset.path), msg_id=msg_id, priority=priority, **kwargs)
+
+
+_chunked_lock = threading.Lock()
+_chunked_senders = 0
+
+
+@contextmanager
+def _chunked_mode() -> Iterator[None]:
+    """pynetdicom's chunked mode (a path is streamed, not decoded) while we send.
+
+    It is a process-wide pynetdicom setting, read when ``send_c_store`` starts: it is on only
+    while some simulator send is running, then back to pynetdicom's default, so other code in
+    the same process (tests) sending a path keeps pynetdicom's usual behaviour.
+    """
+    global _chunked_senders
+    with _chunked_lock:
+        _chunked_senders += 1
         pynetdicom_config.STORE_SEND_CHUNKED_DATASET = True
-        return self._send(Path(dataset.path), msg_id=msg_id, priority=priority, **kwargs)
+    try:
+        yield
+    finally:
+        with _chunked_lock:
+            _chunked_senders -= 1
+            if _chunked_senders == 0:
+                pynetdicom_config.STORE_SEND_CHUNKED_DATASET = False
