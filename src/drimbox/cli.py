@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import logging
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -85,4 +87,8 @@ def db_upgrade(ctx: typer.Context) -> None:
 
 
 def main() -> None:
+    # `kill -USR1 <pid>` prints every thread's stack to stderr: how an operator (or a test) finds
+    # out what a process that does not stop is waiting for.
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     app()

@@ -156,4 +156,17 @@ def test_printed_commands_work_against_the_running_demo(
     assert httpx.get(url, timeout=30).status_code in (401, 403)
 
     process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=30) == 0
+    assert stopped(process, data_dir / "demo-run.out") == 0
+
+
+def stopped(process: subprocess.Popen[str], log: Path, timeout: float = 30) -> int:
+    """The exit code; if the process does not stop in time, fail with its thread stacks (SIGUSR1
+    makes drimbox dump them) and the end of its log."""
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+        pytest.fail(
+            f"no exit {timeout:g} s after SIGTERM; end of its log:\n{log.read_text()[-20000:]}"
+        )
