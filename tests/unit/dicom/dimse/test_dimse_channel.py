@@ -19,6 +19,28 @@ async def test_items_arrive_in_order_with_a_bounded_queue() -> None:
     assert produced == [True] * 10
 
 
+def test_a_producer_with_room_never_waits_for_the_event_loop() -> None:
+    """Each C-STORE response waited for a free event loop before (bench/RESULTS.md): with room
+    in the queue, put returns at once even while the loop is not running at all."""
+    loop = asyncio.new_event_loop()
+    try:
+        channel: Channel[int] = Channel(loop, maxsize=3)
+        done = threading.Event()
+        results: list[bool] = []
+
+        def produce() -> None:
+            results.extend(channel.put(i) for i in range(3))
+            done.set()
+
+        threading.Thread(target=produce, daemon=True).start()
+        assert done.wait(5), "put waited for the (stopped) event loop"
+        assert results == [True, True, True]
+        received = [loop.run_until_complete(channel.get()) for _ in range(3)]
+        assert received == [0, 1, 2]
+    finally:
+        loop.close()
+
+
 async def test_producer_blocked_on_a_full_queue_is_released_by_close() -> None:
     channel: Channel[int] = Channel(asyncio.get_running_loop(), maxsize=1)
     results: list[bool] = []
