@@ -41,6 +41,15 @@ def document_key(message: ImagingReportMessage) -> str:
     return str(message.document.document_id)
 
 
+async def archived_for(ctx: WorkflowContext, doc_id: str, study_uid: str) -> KosRecord | None:
+    """The latest KOS already archived for this document and study (a re-run, or a twin
+    message of the same document), else None."""
+    known = [
+        k for k in await ctx.archive.find_by_cda_id(doc_id) if k.study_instance_uid == study_uid
+    ]
+    return known[-1] if known else None
+
+
 def _identity(previous: KosRecord | None) -> KosIdentity:
     if previous is None:
         return KosIdentity()

@@ -12,7 +12,7 @@ from drimbox.source.archive import KosRecord
 from drimbox.source.workflow.context import WorkflowContext
 from drimbox.source.workflow.errors import Outcome
 from drimbox.source.workflow.identity import check_ins_identity
-from drimbox.source.workflow.manifest import document_key, make_kos
+from drimbox.source.workflow.manifest import archived_for, document_key, make_kos
 
 
 async def publish(ctx: WorkflowContext, message: ImagingReportMessage, message_id: int) -> Outcome:
@@ -25,13 +25,9 @@ async def publish(ctx: WorkflowContext, message: ImagingReportMessage, message_i
     earlier: KosRecord | None = None
     for study_uid in report.study_instance_uids:
         async with ctx.locks.hold(study_uid):
-            known = [
-                k
-                for k in await ctx.archive.find_by_cda_id(doc_id)
-                if k.study_instance_uid == study_uid
-            ]
-            if known:
-                earlier = known[-1]
+            archived = await archived_for(ctx, doc_id, study_uid)
+            if archived is not None:
+                earlier = archived
                 continue
             last = await make_kos(ctx, message, study_uid, message_id)
     if last is not None:

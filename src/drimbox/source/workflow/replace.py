@@ -16,7 +16,7 @@ from drimbox.source.archive import REPLACED, SUPERSEDABLE, KosRecord
 from drimbox.source.workflow.context import WorkflowContext
 from drimbox.source.workflow.errors import Outcome
 from drimbox.source.workflow.identity import check_ins_identity
-from drimbox.source.workflow.manifest import document_key, make_kos
+from drimbox.source.workflow.manifest import archived_for, document_key, make_kos
 from drimbox.source.workflow.ordering import wait_for_earlier
 
 log = logging.getLogger(__name__)
@@ -69,13 +69,9 @@ async def replace(ctx: WorkflowContext, message: ImagingReportMessage, message_i
     earlier: KosRecord | None = None
     for study_uid in report.study_instance_uids:
         async with ctx.locks.hold(study_uid):
-            known = [
-                k
-                for k in await ctx.archive.find_by_cda_id(doc_id)
-                if k.study_instance_uid == study_uid
-            ]
-            if known:
-                earlier = known[-1]
+            archived = await archived_for(ctx, doc_id, study_uid)
+            if archived is not None:
+                earlier = archived
                 continue
             previous = await previous_version(ctx, parents, study_uid)
             if previous is None:
