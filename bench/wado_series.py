@@ -106,6 +106,25 @@ async def timed(
     return result
 
 
+async def timed_with_cpu(
+    client: httpx.AsyncClient, request: WadoRequest, series: SeriesOnDisk, what: str, pid: int
+) -> WadoResult:
+    """A cold request, plus its CPU account: how busy the whole machine was, and how much of it
+    was the Source (``pid``) and its child processes (the transcoding pool)."""
+    tree = [pid, *source_stack.descendants(pid)]
+    busy, before = machine_cpu_busy_s(), [process_cpu_s(p) for p in tree]
+    result = await timed(client, request, series, f"{what} cold")
+    busy = machine_cpu_busy_s() - busy
+    used = [process_cpu_s(p) - b for p, b in zip(tree, before, strict=True)]
+    print(
+        f"  {what} cold CPU: machine busy {busy:.1f} s of "
+        f"{(os.cpu_count() or 1) * result.total_s:.1f} s available; "
+        f"Source {used[0]:.1f} s, children {sum(used[1:]):.1f} s",
+        flush=True,
+    )
+    return result
+
+
 async def timed_fresh(request: WadoRequest, series: SeriesOnDisk, what: str) -> WadoResult:
     """One request on a new connection: Orthanc closes a kept-alive one after a long transcode."""
     async with httpx.AsyncClient(timeout=300) as client:
@@ -201,17 +220,7 @@ async def own_source_side(args: argparse.Namespace, series: SeriesOnDisk) -> lis
                         async with make_client(timeout=300) as client:
                             what = f"{side} {profile}"
                             rows.append(await start_up(client, request, series, side, profile))
-                            tree = [source.pid, *source_stack.descendants(source.pid)]
-                            busy, before = machine_cpu_busy_s(), [process_cpu_s(p) for p in tree]
-                            cold = await timed(client, request, series, f"{what} cold")
-                            busy = machine_cpu_busy_s() - busy
-                            used = [process_cpu_s(p) - b for p, b in zip(tree, before, strict=True)]
-                            print(
-                                f"  {what} cold CPU: machine busy {busy:.1f} s of "
-                                f"{(os.cpu_count() or 1) * cold.total_s:.1f} s available; "
-                                f"Source {used[0]:.1f} s, children {sum(used[1:]):.1f} s",
-                                flush=True,
-                            )
+                            cold = await timed_with_cpu(client, request, series, what, source.pid)
                             for _ in range(200):  # the write-through commit, bounded wait
                                 if source.cached():
                                     break
