@@ -67,8 +67,7 @@ async def fetch_instance(
     """The instance route's checks (403 → 400 → 404 → 410 → 502/504 → 406), then its bytes."""
     kos = await checked_kos(service, access, request, study, series, sop, path_check)
     ranges = parse_accept(request.headers.getlist("accept"))
-    kos_sops = [i.sop_instance_uid for i in await service.archive.instances_of(kos.id, series)]
-    opened = await open_parts(service, kos, series, kos_sops, STORED, only=sop)
+    opened = await open_parts(service, kos, series, STORED, only=sop)
     try:
         async for _ in opened.rest:  # nothing more: let the retrieve end normally
             pass

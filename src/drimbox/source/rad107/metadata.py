@@ -56,9 +56,11 @@ def render(items: list[dict[str, Any]], series_url: str) -> bytes:
 
 
 async def series_metadata(
-    service: Rad107Service, kos: KosRecord, series_uid: str, wanted: Sequence[str]
+    service: Rad107Service, kos: KosRecord, series_uid: str
 ) -> list[dict[str, Any]]:
-    """The wanted instances' metadata, from the cache or from the PACS."""
+    """The metadata of the series' instances the KOS grants, from the cache or from the PACS."""
+    granted = await service.archive.instances_of(kos.id, series_uid)
+    wanted = [r.sop_instance_uid for r in granted]
     cache = service.cache
     study_uid = kos.study_instance_uid
     if cache is not None:
@@ -69,9 +71,6 @@ async def series_metadata(
             return selected[1]
     node = pacs_of(service.settings, kos)
     timeout = service.settings.source.wado.pacs_timeout
-    records = await service.archive.instances_of(kos.id, series_uid)
-    wanted_set = set(wanted)
-    granted = [r for r in records if r.sop_instance_uid in wanted_set]
     plan = await plan_series(service.dimse, node, kos, series_uid, granted, timeout)
     items: dict[str, dict[str, Any]] = {}
     async for instance in pacs_instances(service.dimse, plan, timeout):

@@ -42,8 +42,7 @@ async def _retrieve(
     try:
         kos = await checked_kos(service, access, request, study, series, sop)
         ranges = parse_accept(request.headers.getlist("accept"))
-        kos_sops = [i.sop_instance_uid for i in await service.archive.instances_of(kos.id, series)]
-        opened = await open_parts(service, kos, series, kos_sops, ranges, only=sop)
+        opened = await open_parts(service, kos, series, ranges, only=sop)
     except DrimboxError as exc:
         return access.refused(exc)
     boundary = new_boundary()
@@ -65,8 +64,7 @@ async def _metadata(service: Rad107Service, request: Request, study: str, series
             raise NoAcceptableSyntax(
                 "series metadata is only available as application/dicom+json", [DICOM_JSON]
             )
-        wanted = [i.sop_instance_uid for i in await service.archive.instances_of(kos.id, series)]
-        items = await series_metadata(service, kos, series, wanted)
+        items = await series_metadata(service, kos, series)
         urls = [s.retrieve_url for s in await service.archive.series_of(kos.id)]
         series_url = next((u for u in urls if u.rstrip("/").endswith(f"/series/{series}")), "")
     except DrimboxError as exc:

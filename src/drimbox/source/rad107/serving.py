@@ -161,14 +161,17 @@ async def open_parts(
     service: Rad107Service,
     kos: KosRecord,
     series_uid: str,
-    kos_sops: Sequence[str],
     ranges: list[AcceptRange],
     *,
     only: str | None = None,
 ) -> OpenedParts:
-    """Cache first, else the PACS; raises the typed refusal while the status can still change."""
+    """The instances of the series the KOS grants (or just ``only``), from the cache or else
+    the PACS; raises the typed refusal while the status can still change."""
     wado = service.settings.source.wado
-    wanted = [only] if only is not None else list(kos_sops)
+    granted = await service.archive.instances_of(kos.id, series_uid)
+    if only is not None:
+        granted = [r for r in granted if r.sop_instance_uid == only]
+    wanted = [r.sop_instance_uid for r in granted]
     cache = service.cache
     if cache is not None:
         variant = pick_variant(
@@ -178,13 +181,7 @@ async def open_parts(
             check_identity(kos, variant.patient_ids)
             return await _first_of(parts_from_cache(cache, variant, wanted), "cache", len(wanted))
     node = pacs_of(service.settings, kos)
-    granted = set(wanted)
-    records = [
-        r
-        for r in await service.archive.instances_of(kos.id, series_uid)
-        if r.sop_instance_uid in granted
-    ]
-    plan = await plan_series(service.dimse, node, kos, series_uid, records, wado.pacs_timeout)
+    plan = await plan_series(service.dimse, node, kos, series_uid, granted, wado.pacs_timeout)
     instances = pacs_instances(service.dimse, plan, wado.pacs_timeout, only=wanted)
     parts: AsyncGenerator[OutPart, None] = transcoded_parts(
         instances,

@@ -49,13 +49,6 @@ class _Tally:
         )
 
 
-async def _open(
-    service: Rad107Service, kos: KosRecord, series_uid: str, ranges: list[AcceptRange]
-) -> OpenedParts:
-    sops = [i.sop_instance_uid for i in await service.archive.instances_of(kos.id, series_uid)]
-    return await open_parts(service, kos, series_uid, sops, ranges)
-
-
 async def _first_open(
     service: Rad107Service, kos: KosRecord, series: list[str], ranges: list[AcceptRange]
 ) -> tuple[int, OpenedParts]:
@@ -63,7 +56,7 @@ async def _first_open(
     gone: ImagesDeleted | None = None
     for index, series_uid in enumerate(series):
         try:
-            return index, await _open(service, kos, series_uid, ranges)
+            return index, await open_parts(service, kos, series_uid, ranges)
         except ImagesDeleted as exc:
             log.warning("study retrieve, KOS %s: %s", kos.sop_instance_uid, exc)
             gone = exc
@@ -85,7 +78,7 @@ async def _study_parts(
         for series_uid in series:
             if current is None:
                 try:
-                    current = await _open(service, kos, series_uid, ranges)
+                    current = await open_parts(service, kos, series_uid, ranges)
                 except ImagesDeleted as exc:
                     log.warning("study retrieve, KOS %s: %s", kos.sop_instance_uid, exc)
                     continue
