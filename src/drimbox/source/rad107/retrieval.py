@@ -251,11 +251,26 @@ class _RequestPool(TranscodePool):
         """The shared pool belongs to the service."""
 
 
-def choose(
-    ranges: list[AcceptRange], stored: str, traits: ImageTraits, prefer_passthrough: bool
-) -> Negotiated | NotAcceptable:
-    """:func:`negotiate` for an instance stored as ``stored`` (see :func:`negotiable`)."""
-    return negotiate(ranges, negotiable(stored), traits, prefer_passthrough=prefer_passthrough)
+class Chooser:
+    """:func:`negotiate` for one request, per instance stored as ``stored`` (see
+    :func:`negotiable`), decided once per (stored syntax, image traits): a series has one or
+    two kinds of instance, and negotiating each of 1,300 cost 70 ms before the first part."""
+
+    def __init__(self, ranges: list[AcceptRange], prefer_passthrough: bool) -> None:
+        self._ranges = ranges
+        self._prefer_passthrough = prefer_passthrough
+        self._decided: dict[tuple[str, ImageTraits], Negotiated | NotAcceptable] = {}
+
+    def __call__(self, stored: str, traits: ImageTraits) -> Negotiated | NotAcceptable:
+        key = (stored, traits)
+        if key not in self._decided:
+            self._decided[key] = negotiate(
+                self._ranges,
+                negotiable(stored),
+                traits,
+                prefer_passthrough=self._prefer_passthrough,
+            )
+        return self._decided[key]
 
 
 def _stored_acceptable(ranges: list[AcceptRange], part10: bytes) -> bool:
@@ -283,15 +298,12 @@ async def transcoded_parts(
             arrived.append(instance)
             yield instance.data
 
-    decided: dict[tuple[str, ImageTraits], Negotiated | NotAcceptable] = {}
+    choose = Chooser(ranges, prefer_passthrough)
 
     def target_for(data: bytes) -> str:
         instance = arrived.popleft()
         stored, traits = describe(data)
-        key = (stored, traits)
-        choice = decided.get(key) or decided.setdefault(
-            key, choose(ranges, stored, traits, prefer_passthrough)
-        )
+        choice = choose(stored, traits)
         if isinstance(choice, NotAcceptable):
             raise NoAcceptableSyntax(
                 f"instance {instance.sop_instance_uid} (stored as {stored}) cannot be sent in "

@@ -14,16 +14,16 @@ from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from drimbox.dicom.transfer import AcceptRange, ImageTraits, Negotiated, NotAcceptable
+from drimbox.dicom.transfer import AcceptRange, NotAcceptable
 from drimbox.source.archive import KosRecord
 
 from .cache import CachedVariant, SeriesCache
 from .checks import check_identity
 from .errors import NoAcceptableSyntax
 from .retrieval import (
+    Chooser,
     OutPart,
     SeriesPlan,
-    choose,
     pacs_instances,
     pacs_of,
     plan_series,
@@ -65,13 +65,10 @@ def pick_variant(
     if any(sop not in known for sop in wanted):
         return None
     targets: list[str] = []
-    decided: dict[tuple[str, ImageTraits], Negotiated | NotAcceptable] = {}  # a series has 1-2
+    choose = Chooser(ranges, prefer_passthrough)
     for position, sop in enumerate(wanted):
         entry = known[sop]
-        key = (entry.stored_syntax, entry.traits)
-        choice = decided.get(key) or decided.setdefault(
-            key, choose(ranges, entry.stored_syntax, entry.traits, prefer_passthrough)
-        )
+        choice = choose(entry.stored_syntax, entry.traits)
         if isinstance(choice, NotAcceptable):
             if position == 0:
                 raise NoAcceptableSyntax(
